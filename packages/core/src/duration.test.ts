@@ -1,0 +1,15 @@
+import { expect, it } from 'vitest'
+import { toMs } from './duration.js'
+
+it('parses durations', () => {
+  expect(toMs(250)).toBe(250)
+  expect(toMs('500ms')).toBe(500)
+  expect(toMs('30s')).toBe(30_000)
+  expect(toMs('1h30m')).toBe(5_400_000)
+  expect(toMs('3d')).toBe(259_200_000)
+  expect(toMs('1.5s')).toBe(1_500)
+  expect(toMs('40')).toBe(40)
+  expect(() => toMs('soon', 'sleep')).toThrowError(/Invalid sleep: "soon"/)
+  expect(() => toMs(-1)).toThrow()
+  expect(() => toMs('5x')).toThrow()
+})

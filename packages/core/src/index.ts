@@ -1,0 +1,44 @@
+export type {
+  Action,
+  ActionConfig,
+  ActionContext,
+  ActionDescription,
+  ActionInput,
+  ActionOutput,
+  AttemptOptions,
+  ExecuteOptions,
+} from './action.js'
+export { action } from './action.js'
+export type { Duration } from './duration.js'
+export { toMs } from './duration.js'
+export type { DoSdkErrorOptions, ErrorCode, ValidationIssue } from './errors.js'
+export {
+  ActionFailedError,
+  CancelledError,
+  CapabilityError,
+  ConflictError,
+  CorruptRecordError,
+  DoSdkError,
+  EngineStateError,
+  ErrorCodes,
+  HookError,
+  InvalidArgumentError,
+  LeaseLostError,
+  NonDeterminismError,
+  NonRetryableError,
+  RetryAfterError,
+  RunFailedError,
+  RunNotFoundError,
+  SerializationError,
+  SizeLimitError,
+  StoreError,
+  TimeoutError,
+  ValidationError,
+  WorkflowNotFoundError,
+} from './errors.js'
+export type { Logger } from './logger.js'
+export { consoleLogger, silentLogger } from './logger.js'
+export type { ResolvedRetry, RetryOptions } from './retry.js'
+export { DEFAULT_RETRY, isRetryable, retryDelay } from './retry.js'
+export type { Serializer } from './serializer.js'
+export { jsonSerializer, roundTrip } from './serializer.js'

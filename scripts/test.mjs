@@ -1,0 +1,42 @@
+// `pnpm test`: system packages, build, typecheck, lint, then every vitest test.
+// Ends with one line "N passed, N failed", summed from vitest's JSON report.
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+
+const run = (cmd, args) => {
+  const r = spawnSync(cmd, args, { stdio: 'inherit' })
+  return r.status ?? 1
+}
+const step = (name, cmd, args) => {
+  console.log(`\n[test] ${name}`)
+  const status = run(cmd, args)
+  if (status !== 0) {
+    console.error(`[test] ${name} failed (exit ${status})`)
+    console.log('0 passed, 1 failed')
+    process.exit(status)
+  }
+}
+
+step('system packages', 'node', ['scripts/system-deps.mjs'])
+step('build', 'pnpm', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only'])
+step('typecheck', 'pnpm', ['exec', 'turbo', 'run', 'typecheck', '--output-logs=errors-only'])
+step('lint', 'pnpm', ['exec', 'biome', 'check', '.'])
+
+const out = '.test-results/vitest.json'
+mkdirSync('.test-results', { recursive: true })
+rmSync(out, { force: true })
+console.log('\n[test] vitest')
+const status = run('pnpm', ['exec', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...process.argv.slice(2)])
+
+let passed = 0
+let failed = 0
+if (existsSync(out)) {
+  const report = JSON.parse(readFileSync(out, 'utf8'))
+  passed = report.numPassedTests ?? 0
+  failed = (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0)
+} else {
+  failed = 1
+}
+if (status !== 0 && failed === 0) failed = 1
+console.log(`${passed} passed, ${failed} failed`)
+process.exit(status !== 0 ? status : failed > 0 ? 1 : 0)
