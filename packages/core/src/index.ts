@@ -42,3 +42,16 @@ export type { ResolvedRetry, RetryOptions } from './retry.js'
 export { DEFAULT_RETRY, isRetryable, retryDelay } from './retry.js'
 export type { Serializer } from './serializer.js'
 export { jsonSerializer, roundTrip } from './serializer.js'
+export { definePlugin } from './plugin.js'
+export type { Plugin, PluginContext } from './plugin.js'
+export { memoryStore } from './datastore/memory.js'
+export type { MemoryStoreOptions } from './datastore/memory.js'
+export type {
+  BatchResult,
+  Datastore,
+  DatastoreCapabilities,
+  ListOptions,
+  ListedEntry,
+  StoredEntry,
+  WriteOp,
+} from './datastore/types.js'
