@@ -24,7 +24,7 @@ describe('action.create', () => {
         return input
       },
     })
-    const err = await a.execute({ email: 'nope' } as never).catch((e: any) => e)
+    const err: any = await a.execute({ email: 'nope' } as never).catch((e: any) => e)
     expect(err).toBeInstanceOf(ValidationError)
     expect(err.code).toBe('ERR_VALIDATION')
     expect(err.issues[0].path).toEqual(['email'])
@@ -46,7 +46,7 @@ describe('action.create', () => {
         return { id: 42 } as never
       },
     })
-    const err = await a.execute({}).catch((e: any) => e)
+    const err: any = await a.execute({}).catch((e: any) => e)
     expect(err).toBeInstanceOf(ValidationError)
     expect(err.issues[0].path).toEqual(['id'])
     expect(err.subject).toBe('output of action "out"')
@@ -81,7 +81,7 @@ describe('action.create', () => {
         throw new Error(`fail ${calls}`)
       },
     })
-    const err = await a.execute({}).catch((e: any) => e)
+    const err: any = await a.execute({}).catch((e: any) => e)
     expect(err).toBeInstanceOf(ActionFailedError)
     expect(err.attempts).toBe(3)
     expect((err.cause as Error).message).toBe('fail 3')
@@ -132,7 +132,7 @@ describe('action.create', () => {
           signal.addEventListener('abort', () => reject(signal.reason))
         }),
     })
-    const err = await a.execute({}).catch((e: any) => e)
+    const err: any = await a.execute({}).catch((e: any) => e)
     expect(err).toBeInstanceOf(ActionFailedError)
     expect(err.cause).toBeInstanceOf(TimeoutError)
     expect(signals).toHaveLength(2)
