@@ -55,3 +55,37 @@ export type {
   StoredEntry,
   WriteOp,
 } from './datastore/types.js'
+export { workflow } from './workflow.js'
+export type {
+  Step,
+  StepFnContext,
+  StepRunOptions,
+  StepStore,
+  Workflow,
+  WorkflowConfig,
+  WorkflowContext,
+  WorkflowInput,
+  WorkflowOutput,
+  WorkflowState,
+} from './workflow.js'
+export { createEngine, Engine } from './engine/engine.js'
+export type { EngineOptions, ListRunsOptions, RunHandle, TriggerOptions } from './engine/engine.js'
+export type { RunInfo, StepInfo } from './engine/run-info.js'
+export type { RunStatus, StepKind, StoredError } from './engine/records.js'
+export type { Limits } from './engine/execution.js'
+export { systemClock } from './engine/clock.js'
+export type { Clock } from './engine/clock.js'
+export type { KV } from './datastore/kv.js'
+export type {
+  ActionInterceptor,
+  ActionInterceptorContext,
+  HookEvents,
+  HookName,
+  HookRegistry,
+  Interceptors,
+  Observer,
+  RunEventBase,
+  StepEventBase,
+  StepInterceptor,
+  StepInterceptorContext,
+} from './hooks/types.js'

@@ -1,0 +1,519 @@
+import { randomUUID } from 'node:crypto'
+import type { Action } from '../action.js'
+import { type KV, createKV } from '../datastore/kv.js'
+import type { Datastore, ListedEntry, WriteOp } from '../datastore/types.js'
+import { type Duration, toMs } from '../duration.js'
+import {
+  CancelledError,
+  CapabilityError,
+  EngineStateError,
+  InvalidArgumentError,
+  RunFailedError,
+  RunNotFoundError,
+  WorkflowNotFoundError,
+} from '../errors.js'
+import { HOOK_NAMES, Hooks } from '../hooks/registry.js'
+import type { HookRegistry } from '../hooks/types.js'
+import { assertId } from '../ids.js'
+import { type Logger, consoleLogger } from '../logger.js'
+import type { Plugin } from '../plugin.js'
+import { type Serializer, jsonSerializer } from '../serializer.js'
+import { parseWith } from '../validation.js'
+import type { Workflow, WorkflowInput, WorkflowOutput } from '../workflow.js'
+import { type Clock, systemClock } from './clock.js'
+import { Execution, type ExecutionDeps, type Limits, fromStoredError } from './execution.js'
+import { keys } from './keys.js'
+import type { JournalEntry, RunRecord, RunStatus, SignalRecord, StepKind } from './records.js'
+import { TERMINAL } from './records.js'
+import { type RunInfo, toRunInfo } from './run-info.js'
+import { Scheduler } from './scheduler.js'
+import { EngineStore } from './store.js'
+
+/** Options of {@link createEngine}. */
+export interface EngineOptions {
+  /** Where runs, journals, timers and signals live. */
+  store: Datastore
+  /** Every workflow (and every version still in flight) this engine may run. */
+  workflows?: Workflow[]
+  /** Actions to list in `engine.actions()` (packs register theirs through plugins). */
+  actions?: Action[]
+  plugins?: Plugin[]
+  /**
+   * Several engine processes share the store (leases and fencing on). Defaults to the store's
+   * `capabilities.multiProcess`; refused with a CapabilityError when the store cannot give it.
+   */
+  multiProcess?: boolean
+  /** Identity of this engine in leases. A stable id lets a restarted process take its runs back at once. @default random */
+  engineId?: string
+  /** Lease length: a dead process's runs are taken over this long after its last renewal. @default '5s' */
+  lease?: Duration
+  /** How often the store is polled for work other processes made due. @default '1s' */
+  pollInterval?: Duration
+  /** Runs executing at once in this engine. @default 100 */
+  concurrency?: number
+  /** Finished runs are removed this long after they finish. @default '7d' */
+  retention?: Duration
+  /** Retry delays up to this are waited in-process; longer ones become durable timers. @default '1s' */
+  inlineRetry?: Duration
+  /** Limits on stored sizes, bytes. @default 1 MiB each */
+  limits?: Partial<Limits>
+  /** How long `stop()` waits for in-flight steps. @default '10s' */
+  drainTimeout?: Duration
+  serializer?: Serializer
+  logger?: Logger
+  /** Time source (the test engine passes a virtual clock). */
+  clock?: Clock
+  /** @internal test hook: crash injection before a commit. */
+  beforeCommit?: (info: { runId: string; stepId: string; kind: StepKind }) => void
+}
+
+/** Options of `engine.trigger`. */
+export interface TriggerOptions {
+  /** Run id; triggering again with an existing id returns that run (idempotent). @default `${workflowId}:${uuid}` */
+  id?: string
+}
+
+/** A handle on a run. */
+export interface RunHandle<TOutput = unknown> {
+  id: string
+  workflowId: string
+  /** Resolves with the output when the run completes; rejects with RunFailedError / CancelledError. */
+  result(): Promise<TOutput>
+  status(): Promise<RunStatus>
+}
+
+/** Filter and page of `engine.listRuns`. */
+export interface ListRunsOptions {
+  workflowId?: string
+  status?: RunStatus | RunStatus[]
+  /** Page size. @default 50 */
+  limit?: number
+  /** `nextCursor` of the previous page. */
+  cursor?: string
+}
+
+const LOCK_KEY = 'lock/engine'
+
+/** The engine. Create it with {@link createEngine}. */
+export class Engine {
+  readonly engineId: string
+  readonly store: EngineStore
+  readonly clock: Clock
+  readonly log: Logger
+  readonly hooks: Hooks
+  /** The user's face of the Datastore (`get`, `set` with TTL, `delete`, `list`, atomic `update`). */
+  readonly kv: KV
+  readonly multiProcess: boolean
+  readonly leaseMs: number
+  readonly pollIntervalMs: number
+  readonly concurrency: number
+  readonly executions = new Map<string, Execution>()
+  private readonly workflows = new Map<string, Map<string, Workflow>>()
+  private readonly latest = new Map<string, Workflow>()
+  private readonly registeredActions = new Map<string, Action>()
+  private readonly scheduler: Scheduler
+  private readonly deps: ExecutionDeps
+  private readonly waiters = new Map<string, Set<() => void>>()
+  private readonly drainTimeoutMs: number
+  private state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new'
+  private signalSeq = 0
+  private lockVersion = 0
+
+  constructor(private readonly options: EngineOptions) {
+    if (!options || typeof options !== 'object' || !options.store) throw new InvalidArgumentError('createEngine needs { store }')
+    const caps = options.store.capabilities
+    this.multiProcess = options.multiProcess ?? caps.multiProcess
+    if (this.multiProcess && !caps.multiProcess) {
+      throw new CapabilityError(
+        `Store "${options.store.name}" is single-process (capabilities.multiProcess = false): two engines on it could run a committed step twice. Use sqliteStore (one machine) or redisStore (many machines) for several processes, or run one engine.`,
+      )
+    }
+    this.engineId = options.engineId === undefined ? `engine-${randomUUID().slice(0, 8)}` : assertId(options.engineId, 'engine id')
+    this.clock = options.clock ?? systemClock
+    this.log = options.logger ?? consoleLogger()
+    this.hooks = new Hooks(this.log)
+    this.store = new EngineStore(options.store, options.serializer ?? jsonSerializer)
+    this.kv = createKV(this.store, () => this.clock.now())
+    this.leaseMs = toMs(options.lease ?? '5s', 'lease')
+    this.pollIntervalMs = toMs(options.pollInterval ?? '1s', 'pollInterval')
+    this.drainTimeoutMs = toMs(options.drainTimeout ?? '10s', 'drainTimeout')
+    this.concurrency = options.concurrency ?? 100
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new InvalidArgumentError(`concurrency must be an integer >= 1, got ${this.concurrency}`)
+    for (const wf of options.workflows ?? []) this.register(wf)
+    for (const a of options.actions ?? []) this.registeredActions.set(a.id, a)
+    this.scheduler = new Scheduler(this)
+    this.deps = {
+      engineId: this.engineId,
+      store: this.store,
+      clock: this.clock,
+      hooks: this.hooks,
+      log: this.log,
+      leaseMs: this.leaseMs,
+      retentionMs: toMs(options.retention ?? '7d', 'retention'),
+      inlineRetryMs: toMs(options.inlineRetry ?? '1s', 'inlineRetry'),
+      limits: { stepBytes: 1 << 20, stateBytes: 1 << 20, ...options.limits },
+      beforeCommit: options.beforeCommit,
+      startChild: (child, input, childId, parent) => this.createRun(child, input, childId, parent).then(() => {}),
+      cancelRun: (runId, reason) => this.cancel(runId, reason),
+      onEnd: (exec, outcome) => this.onEnd(exec, outcome),
+      isStopping: () => this.state === 'stopping' || this.state === 'stopped',
+    }
+  }
+
+  private register(wf: Workflow) {
+    const versions = this.workflows.get(wf.id) ?? new Map<string, Workflow>()
+    if (versions.has(wf.version) && versions.get(wf.version) !== wf) {
+      throw new InvalidArgumentError(`Workflow "${wf.id}" version "${wf.version}" is registered twice with different definitions`)
+    }
+    versions.set(wf.version, wf)
+    this.workflows.set(wf.id, versions)
+    this.latest.set(wf.id, wf)
+  }
+
+  /** Starts the engine: runs plugin setups, then resumes every run that was in flight. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new EngineStateError(`engine.start() called twice (state: ${this.state})`)
+    this.state = 'starting'
+    for (const plugin of this.options.plugins ?? []) {
+      let open = true
+      const guard = () => {
+        if (!open) throw new EngineStateError(`Plugin "${plugin.name}": registration is closed after engine.start()`)
+      }
+      const ctx: HookRegistry & { registerAction(a: Action): void; log: Logger } = {
+        on: (name, fn) => {
+          guard()
+          return this.hooks.on(name, fn)
+        },
+        wrap: (kind, fn) => {
+          guard()
+          return this.hooks.wrap(kind, fn)
+        },
+        registerAction: (a) => {
+          guard()
+          this.registeredActions.set(a.id, a)
+        },
+        log: this.log,
+      }
+      await plugin.setup(ctx)
+      open = false
+    }
+    this.hooks.close()
+    if (!this.multiProcess) await this.takeEngineLock()
+    this.state = 'started'
+    this.scheduler.start()
+    await this.scheduler.poll()
+  }
+
+  /** A single-process store gets one engine at a time: a second one is refused, not allowed to double-run steps. */
+  private async takeEngineLock() {
+    const now = this.clock.now()
+    const got = await this.store.get(LOCK_KEY)
+    if (got) {
+      const lock = this.store.decode<{ owner: string; until: number }>(got, LOCK_KEY)
+      if (lock.owner !== this.engineId && lock.until > now && this.options.store.name !== 'memory') {
+        throw new CapabilityError(
+          `Another engine (${lock.owner}) is using this ${this.options.store.name} store, which is single-process. Use sqliteStore or redisStore with multiProcess: true to run several engines (if the other engine crashed, its lock expires within ${Math.ceil((lock.until - now) / 1000)} s).`,
+        )
+      }
+    }
+    const value = this.store.encode({ owner: this.engineId, until: now + this.leaseMs * 2 }, 'lock')
+    const res = await this.store.batch([{ op: 'set', key: LOCK_KEY, value, ifVersion: got?.version ?? 0 }])
+    if (!res.ok) throw new CapabilityError(`Another engine took the ${this.options.store.name} store at the same moment; it is single-process`)
+    this.lockVersion = res.versions[0] as number
+  }
+
+  /** Keeps the single-process lock alive. */
+  renewEngineLock() {
+    if (this.multiProcess || this.state !== 'started') return
+    const value = this.store.encode({ owner: this.engineId, until: this.clock.now() + this.leaseMs * 2 }, 'lock')
+    this.store.batch([{ op: 'set', key: LOCK_KEY, value, ifVersion: this.lockVersion }]).then(
+      (res) => {
+        if (res.ok) this.lockVersion = res.versions[0] as number
+        else this.log.error('The single-process engine lock was taken by another engine: stop one of them')
+      },
+      () => {},
+    )
+  }
+
+  /**
+   * Stops claiming work, lets in-flight steps finish (up to `drainTimeout`), parks the runs it holds
+   * as due at once so another engine takes them, then releases its timers.
+   */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'stopping') return
+    this.state = 'stopping'
+    this.scheduler.stop()
+    const deadline = Date.now() + this.drainTimeoutMs
+    while (this.executions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+    for (const exec of [...this.executions.values()]) exec.abandon(new EngineStateError('engine stopped before the step finished'))
+    this.scheduler.halt()
+    if (!this.multiProcess && this.lockVersion) {
+      await this.store.batch([{ op: 'delete', key: LOCK_KEY, ifVersion: this.lockVersion }]).catch(() => {})
+    }
+    this.state = 'stopped'
+    if (this.options.store.close && (this.options as { ownsStore?: boolean }).ownsStore) await this.options.store.close()
+  }
+
+  /** Kills the engine at once, as a crash would: nothing more is written. For tests. */
+  kill() {
+    this.store.dead = true
+    this.state = 'stopped'
+    this.scheduler.halt()
+    for (const exec of [...this.executions.values()]) exec.abandon(new Error('killed'))
+  }
+
+  /** Observers (`hooks.on`) and interceptors (`hooks.wrap`). */
+  get hookRegistry(): HookRegistry {
+    return this.hooks
+  }
+
+  /** Every action known to the engine, as JSON (id, description, JSON Schemas). */
+  actions() {
+    return [...this.registeredActions.values()].map((a) => a.describe())
+  }
+
+  /** Starts a run of `wf`; with an existing `id`, returns that run instead (idempotent). */
+  async trigger<W extends Workflow>(wf: W, input: WorkflowInput<W>, options: TriggerOptions = {}): Promise<RunHandle<WorkflowOutput<W>>> {
+    if (this.state === 'stopping' || this.state === 'stopped') throw new EngineStateError('engine.trigger() after stop()')
+    const registered = this.latest.get(wf?.id)
+    if (!registered) throw new WorkflowNotFoundError(`Workflow "${wf?.id}" is not registered with this engine (pass it in createEngine({ workflows }))`, String(wf?.id))
+    const runId = options.id === undefined ? `${wf.id}:${randomUUID()}` : assertId(options.id, 'run id')
+    const parsed = await parseWith(wf.inputSchema, input, `input of workflow "${wf.id}"`)
+    await this.createRun(this.workflows.get(wf.id)?.get(wf.version) ?? registered, parsed, runId)
+    return this.handle(runId, wf.id)
+  }
+
+  /** Creates a run record (or finds the existing one) and starts it here when there is room. */
+  private async createRun(wf: Workflow, input: unknown, runId: string, parent?: { runId: string; stepId: string }): Promise<boolean> {
+    const state = await parseWith(wf.stateSchema, wf.initialState(input) ?? {}, `initial state of workflow "${wf.id}"`)
+    const now = this.clock.now()
+    const runHere = this.state === 'started' && this.executions.size < this.concurrency
+    const leaseUntil = now + this.leaseMs
+    const dueKey = keys.due(runHere ? leaseUntil : now, runId)
+    const record: RunRecord = {
+      f: 1,
+      id: runId,
+      workflowId: wf.id,
+      workflowVersion: wf.version,
+      status: 'pending',
+      input,
+      state,
+      nonce: randomUUID().slice(0, 8),
+      generation: 0,
+      createdAt: now,
+      updatedAt: now,
+      steps: 0,
+      dueKey,
+      ...(runHere ? { owner: this.engineId, leaseUntil } : {}),
+      ...(parent ? { parent } : {}),
+    }
+    const res = await this.store.batch([
+      { op: 'set', key: keys.run(runId), value: this.store.encode(record, `run "${runId}"`), ifVersion: 0 },
+      { op: 'set', key: dueKey, value: 'run' },
+    ])
+    if (!res.ok) return false
+    if (runHere) this.execute(wf, record, res.versions[0] as number)
+    else this.scheduler.arm(now)
+    return true
+  }
+
+  /** Claims a due run (CAS on its record) and executes it. Returns false when another engine won. */
+  async claim(record: RunRecord, version: number, dueEntry: ListedEntry): Promise<boolean> {
+    const wf = this.workflows.get(record.workflowId)?.get(record.workflowVersion)
+    const now = this.clock.now()
+    if (!wf) {
+      this.log.error(`Run "${record.id}" needs workflow "${record.workflowId}" version "${record.workflowVersion}", which this engine does not have; leaving it for an engine that does`)
+      const later = keys.due(now + 60_000, record.id)
+      await this.store.batch([{ op: 'delete', key: dueEntry.key, ifVersion: dueEntry.version }, { op: 'set', key: later, value: 'run' }])
+      return false
+    }
+    const leaseUntil = now + this.leaseMs
+    const dueKey = keys.due(leaseUntil, record.id)
+    const ops: WriteOp[] = [{ op: 'delete', key: dueEntry.key }]
+    if (record.dueKey && record.dueKey !== dueEntry.key) ops.push({ op: 'delete', key: record.dueKey })
+    ops.push({ op: 'set', key: dueKey, value: 'run' })
+    const claimed: RunRecord = { ...record, owner: this.engineId, leaseUntil, dueKey, updatedAt: now }
+    ops.push({ op: 'set', key: keys.run(record.id), value: this.store.encode(claimed, `run "${record.id}"`), ifVersion: version })
+    const res = await this.store.batch(ops)
+    if (!res.ok) return false
+    this.execute(wf, claimed, res.versions[res.versions.length - 1] as number)
+    return true
+  }
+
+  private execute(wf: Workflow, record: RunRecord, version: number) {
+    const exec = new Execution(this.deps, wf, record, version)
+    this.executions.set(record.id, exec)
+    exec.start().catch((error) => exec.abandon(error))
+  }
+
+  private onEnd(exec: Execution, outcome: string) {
+    if (this.executions.get(exec.runId) === exec) this.executions.delete(exec.runId)
+    if (TERMINAL.has(outcome as RunStatus)) {
+      for (const wake of this.waiters.get(exec.runId) ?? []) wake()
+    }
+    if (this.state !== 'started') return
+    if (outcome === 'abandoned') this.scheduler.arm(this.clock.now() + 200)
+    else if (exec.wakeRequested || outcome === 'suspended') {
+      const at = exec.wakeRequested ? this.clock.now() : exec.record.wakeAt
+      if (at !== undefined) this.scheduler.arm(at)
+    }
+    if (this.executions.size === this.concurrency - 1) this.scheduler.arm(this.clock.now())
+  }
+
+  /** Sends a signal to a run; it is kept until the run waits for it, and signals are delivered in order. */
+  async signal(runId: string, name: string, payload?: unknown): Promise<void> {
+    if (typeof name !== 'string' || name.length === 0 || name.length > 200) throw new InvalidArgumentError(`Invalid signal name ${JSON.stringify(name)}`)
+    if (name.startsWith('$')) throw new InvalidArgumentError(`Signal names starting with "$" are reserved, got "${name}"`)
+    await this.send(runId, name, payload)
+  }
+
+  private async send(runId: string, name: string, payload: unknown) {
+    const got = await this.store.get(keys.run(assertId(runId, 'run id')))
+    if (!got) throw new RunNotFoundError(runId)
+    const now = this.clock.now()
+    const sig: SignalRecord = { name, payload, sentAt: now }
+    const seq = ++this.signalSeq
+    await this.store.batch([
+      { op: 'set', key: keys.signal(runId, now, seq, this.engineId), value: this.store.encode(sig, `payload of signal "${name}"`) },
+      { op: 'set', key: keys.due(now, runId), value: 'run' },
+    ])
+    const local = this.executions.get(runId)
+    if (local) local.wakeRequested = true
+    this.scheduler.arm(now)
+  }
+
+  /** The run's record, steps and state. */
+  async getRun<TOutput = unknown, TState = unknown>(runId: string): Promise<RunInfo<TOutput, TState>> {
+    const got = await this.store.get(keys.run(assertId(runId, 'run id')))
+    if (!got) throw new RunNotFoundError(runId)
+    const record = this.store.decode<RunRecord>(got, keys.run(runId))
+    const items = await this.store.list(keys.journalPrefix(runId, record.nonce))
+    const entries = items.map((i) => this.store.decode<JournalEntry>(i, i.key))
+    return toRunInfo(record, entries) as RunInfo<TOutput, TState>
+  }
+
+  /** Runs by workflow and status, a page at a time (`nextCursor` fetches the next page). */
+  async listRuns(options: ListRunsOptions = {}): Promise<{ runs: RunInfo[]; nextCursor?: string }> {
+    const limit = options.limit ?? 50
+    const statuses = options.status === undefined ? undefined : new Set(Array.isArray(options.status) ? options.status : [options.status])
+    const runs: RunInfo[] = []
+    let after = options.cursor === undefined ? undefined : keys.run(options.cursor)
+    for (;;) {
+      const page = await this.store.list(keys.runPrefix, { after, limit: 500 })
+      for (const item of page) {
+        after = item.key
+        const record = this.store.decode<RunRecord>(item, item.key)
+        if (options.workflowId !== undefined && record.workflowId !== options.workflowId) continue
+        if (statuses && !statuses.has(record.status)) continue
+        runs.push(toRunInfo(record, []))
+        if (runs.length === limit) return { runs, nextCursor: record.id }
+      }
+      if (page.length < 500) return { runs }
+    }
+  }
+
+  /** Cancels a run (and its children); actions in flight see their AbortSignal fire. */
+  async cancel(runId: string, reason = 'cancelled by request'): Promise<void> {
+    const local = this.executions.get(runId)
+    if (local && !local.closed) return local.cancel(reason)
+    await this.send(runId, '$cancel', { reason })
+    if (this.state === 'started') await this.scheduler.poll()
+  }
+
+  /** Resumes a failed run from its last committed step (failed steps are tried again). */
+  async retry(runId: string): Promise<RunHandle> {
+    const got = await this.store.get(keys.run(assertId(runId, 'run id')))
+    if (!got) throw new RunNotFoundError(runId)
+    const record = this.store.decode<RunRecord>(got, keys.run(runId))
+    if (record.status !== 'failed') throw new EngineStateError(`Run "${runId}" is ${record.status}; only failed runs can be retried`)
+    const now = this.clock.now()
+    const dueKey = keys.due(now, runId)
+    const next: RunRecord = {
+      ...record,
+      status: 'pending',
+      generation: record.generation + 1,
+      error: undefined,
+      finishedAt: undefined,
+      expiresAt: undefined,
+      dueKey,
+      updatedAt: now,
+    }
+    const ops: WriteOp[] = []
+    if (record.dueKey) ops.push({ op: 'delete', key: record.dueKey })
+    ops.push({ op: 'set', key: dueKey, value: 'run' }, { op: 'set', key: keys.run(runId), value: this.store.encode(next, 'run'), ifVersion: got.version })
+    const res = await this.store.batch(ops)
+    if (!res.ok) throw new EngineStateError(`Run "${runId}" changed while being retried; try again`)
+    if (this.state === 'started') await this.scheduler.poll()
+    return this.handle(runId, record.workflowId)
+  }
+
+  /** A handle on an existing run. */
+  handle<TOutput = unknown>(runId: string, workflowId: string): RunHandle<TOutput> {
+    return {
+      id: runId,
+      workflowId,
+      result: () => this.result<TOutput>(runId),
+      status: async () => (await this.getRun(runId)).status,
+    }
+  }
+
+  private async result<T>(runId: string): Promise<T> {
+    for (;;) {
+      const info = await this.getRun(runId)
+      if (info.status === 'completed') return info.output as T
+      if (info.status === 'failed') {
+        const cause = info.error ? fromStoredError(info.error) : undefined
+        throw new RunFailedError(`Run "${runId}" failed: ${info.error?.message ?? 'unknown error'}`, runId, { cause })
+      }
+      if (info.status === 'cancelled') throw new CancelledError(`Run "${runId}" was cancelled: ${info.error?.message ?? ''}`)
+      await new Promise<void>((resolve) => {
+        const set = this.waiters.get(runId) ?? new Set()
+        const done = () => {
+          set.delete(done)
+          if (set.size === 0) this.waiters.delete(runId)
+          cancelTimer()
+          resolve()
+        }
+        // Completion elsewhere (another process) is seen by polling.
+        const cancelTimer = this.clock === systemClock ? systemClock.setTimer(done, this.pollIntervalMs) : setTimeoutUnref(done, 50)
+        set.add(done)
+        this.waiters.set(runId, set)
+      })
+    }
+  }
+
+  /** Polls the store for due work now and waits for that pass (tests and the test engine use it). */
+  tick(): Promise<void> {
+    return this.scheduler.poll()
+  }
+
+  /** Resolves when no run is executing in this engine. */
+  async idle(): Promise<void> {
+    while (this.executions.size > 0) await new Promise((r) => setImmediate(r))
+  }
+
+  get status() {
+    return this.state
+  }
+
+  static readonly hookNames = HOOK_NAMES
+}
+
+const setTimeoutUnref = (fn: () => void, ms: number) => {
+  const t = setTimeout(fn, ms)
+  t.unref?.()
+  return () => clearTimeout(t)
+}
+
+/**
+ * Creates an engine inside your app.
+ *
+ * @example
+ * ```ts
+ * const engine = createEngine({ store: sqliteStore({ path: './do.db' }), workflows: [onboarding] })
+ * await engine.start()
+ * const run = await engine.trigger(onboarding, input, { id: 'onboarding:usr_12345' })
+ * await engine.signal(run.id, 'email.clicked', { at: Date.now() })
+ * ```
+ */
+export const createEngine = (options: EngineOptions): Engine => new Engine(options)

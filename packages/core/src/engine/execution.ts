@@ -1,0 +1,462 @@
+import type { WriteOp } from '../datastore/types.js'
+import { CancelledError, DoSdkError, LeaseLostError, NonDeterminismError, SizeLimitError, toError } from '../errors.js'
+import type { Hooks } from '../hooks/registry.js'
+import type { Logger } from '../logger.js'
+import { parseWith } from '../validation.js'
+import type { Workflow } from '../workflow.js'
+import type { Clock } from './clock.js'
+import { keys } from './keys.js'
+import { type JournalEntry, type RunRecord, type SignalRecord, type StepKind, type StoredError, toStoredError } from './records.js'
+import { SimulatedCrash, type EngineStore } from './store.js'
+import { buildStep } from './steps.js'
+
+/** Limits on what one step or one run may store, in bytes of encoded JSON. */
+export interface Limits {
+  /** Largest encoded step result. @default 1 MiB */
+  stepBytes: number
+  /** Largest encoded state record. @default 1 MiB */
+  stateBytes: number
+}
+
+/** What an execution needs from its engine. */
+export interface ExecutionDeps {
+  engineId: string
+  store: EngineStore
+  clock: Clock
+  hooks: Hooks
+  log: Logger
+  limits: Limits
+  leaseMs: number
+  retentionMs: number
+  /** Retry delays up to this are waited in-process; longer ones suspend the run (a durable timer). */
+  inlineRetryMs: number
+  /** Test hook: called after a step's work returned and before its commit. Throwing `SimulatedCrash` kills the engine. */
+  beforeCommit?: (info: { runId: string; stepId: string; kind: StepKind }) => void
+  /** Creates (idempotently) a child run of `invoke`. */
+  startChild(child: Workflow, input: unknown, childId: string, parent: { runId: string; stepId: string }): Promise<void>
+  /** Asks for the cancellation of a run (children of a cancelled run). */
+  cancelRun(runId: string, reason: string): Promise<void>
+  /** Called once when the execution ends, however it ends. */
+  onEnd(exec: Execution, outcome: 'completed' | 'failed' | 'cancelled' | 'suspended' | 'abandoned'): void
+  isStopping(): boolean
+}
+
+type Block = { until?: number; event?: string }
+
+const NEVER = new Promise<never>(() => {})
+
+/** Rebuilds an error as it is seen by workflow code, the same on the first run and on replay. */
+export const fromStoredError = (e: StoredError): Error => {
+  const err = new Error(e.message)
+  Object.defineProperty(err, 'name', { value: e.name, enumerable: false, writable: true, configurable: true })
+  if (e.code !== undefined) (err as Error & { code?: string }).code = e.code
+  if (e.code?.startsWith('ERR_')) (err as unknown as Record<symbol, boolean>)[Symbol.for('do-sdk.error')] = true
+  if (e.stack) err.stack = e.stack
+  return err
+}
+
+/**
+ * One execution of one run in this process: replays the journal, runs new steps, commits each
+ * step (journal entry + run record in one batch, the run record's version as fencing token),
+ * and ends by completing, failing, or suspending the run until its next timer or event.
+ * See ARCHITECTURE.md.
+ */
+export class Execution {
+  readonly runId: string
+  version: number
+  closed = false
+  readonly controller = new AbortController()
+  /** Latest entry per step id. */
+  readonly journal = new Map<string, JournalEntry>()
+  /** Step ids journaled but not yet reached by this replay. */
+  readonly unconsumed = new Set<string>()
+  private readonly counters = new Map<string, number>()
+  private nextSeq = 0
+  signals: { key: string; rec: SignalRecord }[] = []
+  readonly consumedSignals = new Set<string>()
+  state: Record<string, unknown> = {}
+  private active = 0
+  private readonly blocked: Block[] = []
+  private suspendQueued = false
+  private commitChain: Promise<unknown> = Promise.resolve()
+  /** Set when a signal arrived for this run while it executed: re-run right after suspending. */
+  wakeRequested = false
+  private readonly startedAt: number
+
+  constructor(
+    readonly deps: ExecutionDeps,
+    readonly workflow: Workflow,
+    public record: RunRecord,
+    version: number,
+  ) {
+    this.runId = record.id
+    this.version = version
+    this.startedAt = deps.clock.now()
+  }
+
+  get now() {
+    return this.deps.clock.now()
+  }
+
+  /** Loads the journal and the buffered signals, then runs the workflow function from the top. */
+  async start(): Promise<void> {
+    const { store } = this.deps
+    const [entries, sigs] = await Promise.all([
+      store.list(keys.journalPrefix(this.runId, this.record.nonce)),
+      store.list(keys.signalPrefix(this.runId)),
+    ])
+    for (const item of entries) {
+      const e = store.decode<JournalEntry>(item, item.key)
+      this.journal.set(e.id, e)
+      if (e.seq >= this.nextSeq) this.nextSeq = e.seq + 1
+      if (e.signalKey) this.consumedSignals.add(e.signalKey)
+    }
+    for (const [id, e] of this.journal) {
+      const stale = e.status === 'failed' && e.gen < this.record.generation
+      if (!stale) this.unconsumed.add(id)
+    }
+    const leftovers: WriteOp[] = []
+    for (const item of sigs) {
+      if (this.consumedSignals.has(item.key)) leftovers.push({ op: 'delete', key: item.key })
+      else this.signals.push({ key: item.key, rec: store.decode<SignalRecord>(item, item.key) })
+    }
+    if (leftovers.length) await store.batch(leftovers)
+    const cancel = this.signals.find((s) => s.rec.name === '$cancel')
+    if (cancel) return this.cancel(String((cancel.rec.payload as { reason?: string } | undefined)?.reason ?? 'cancelled'), cancel.key)
+
+    this.state = structuredClone(this.workflow.initialState(this.record.input) ?? {}) as Record<string, unknown>
+    const base = this.eventBase()
+    if (this.journal.size === 0 && this.record.steps === 0) {
+      if (this.deps.hooks.has('workflow:start')) this.deps.hooks.emit('workflow:start', { ...base, input: this.record.input })
+    } else if (this.deps.hooks.has('workflow:resume')) {
+      this.deps.hooks.emit('workflow:resume', { ...base, steps: this.journal.size, atStep: this.record.currentStep })
+    }
+    const log = this.deps.log
+    let result: Promise<unknown>
+    try {
+      result = Promise.resolve(
+        this.workflow.run({
+          input: this.record.input,
+          state: this.state,
+          step: buildStep(this),
+          runId: this.runId,
+          workflowId: this.workflow.id,
+          version: this.workflow.version,
+          signal: this.controller.signal,
+          log,
+        }),
+      )
+    } catch (e) {
+      result = Promise.reject(e)
+    }
+    result.then(
+      (output) => this.finish(output),
+      (error) => this.failRun(error),
+    )
+  }
+
+  eventBase() {
+    return { runId: this.runId, workflowId: this.workflow.id, version: this.workflow.version, at: this.now }
+  }
+
+  /** Next step id for a base name: `name#1`, `name#2`, … in call order. */
+  nextStepId(base: string): string {
+    const n = (this.counters.get(base) ?? 0) + 1
+    this.counters.set(base, n)
+    return `${base}#${n}`
+  }
+
+  /** The journal's latest entry for `stepId`, checking that the code asks for the same kind of step. */
+  replay(stepId: string, kind: StepKind): JournalEntry | undefined {
+    const entry = this.journal.get(stepId)
+    if (!entry || !this.unconsumed.has(stepId)) return undefined
+    this.unconsumed.delete(stepId)
+    if (entry.kind !== kind) {
+      this.diverged(
+        new NonDeterminismError(
+          `Run "${this.runId}": step "${stepId}" was a ${entry.kind} step when the run started and is now a ${kind} step. The workflow code changed under an in-flight run; pin it with a new version.`,
+          this.runId,
+          stepId,
+        ),
+      )
+    }
+    return entry
+  }
+
+  /**
+   * Before running a step that is not in the journal: let the replay of journaled steps settle,
+   * then refuse if journaled steps remain that the code never reached (renamed, reordered, removed).
+   */
+  async ensureFresh(stepId: string): Promise<void> {
+    if (this.closed) await NEVER
+    if (this.unconsumed.size === 0) return
+    await new Promise((resolve) => setImmediate(resolve))
+    if (this.closed) await NEVER
+    if (this.unconsumed.size === 0) return
+    const expected = [...this.unconsumed].map((id) => this.journal.get(id) as JournalEntry).sort((a, b) => a.seq - b.seq)[0]
+    await this.diverged(
+      new NonDeterminismError(
+        `Run "${this.runId}": the code reached step "${stepId}" where the journal has step "${expected?.id}" (renamed, reordered or removed). The run is stopped; deploy the old code under its version or retry it with fixed code.`,
+        this.runId,
+        stepId,
+      ),
+    )
+  }
+
+  private async diverged(error: NonDeterminismError): Promise<never> {
+    await this.failRun(error, true)
+    return NEVER
+  }
+
+  enter() {
+    this.active++
+  }
+
+  leave() {
+    this.active--
+    if (this.active === 0 && this.blocked.length) this.queueSuspendCheck()
+  }
+
+  /** Parks the calling step; once no step is running, the run suspends until the earliest wake-up. */
+  block(b: Block): Promise<never> {
+    this.blocked.push(b)
+    this.queueSuspendCheck()
+    return NEVER
+  }
+
+  private queueSuspendCheck() {
+    if (this.suspendQueued) return
+    this.suspendQueued = true
+    setImmediate(() => {
+      this.suspendQueued = false
+      if (!this.closed && this.active === 0 && this.blocked.length) void this.suspend()
+    })
+  }
+
+  /** Size-checks an encoded value. */
+  checkSize(encoded: string, limit: number, what: string) {
+    const bytes = Buffer.byteLength(encoded)
+    if (bytes > limit) throw new SizeLimitError(`Run "${this.runId}": ${what} is ${bytes} bytes, over the limit of ${limit}`, bytes, limit)
+  }
+
+  /**
+   * Commits a journal entry with the run record (one batch, fenced by the run record's version).
+   * Commits of one run are serialized; `recordPatch` changes the run record in the same batch.
+   */
+  commit(entry: Omit<JournalEntry, 'seq' | 'gen' | 'at'>, recordPatch: Partial<RunRecord> = {}, extra: WriteOp[] = []): Promise<void> {
+    if (this.closed) return NEVER
+    const run = async () => {
+      if (this.closed) return NEVER
+      const seq = this.nextSeq++
+      const full: JournalEntry = { ...entry, seq, gen: this.record.generation, at: this.now }
+      const key = keys.journal(this.runId, this.record.nonce, seq)
+      const encoded = this.deps.store.encode(full, `step "${entry.id}"`)
+      const terminalEntry = full.status === 'done' || full.status === 'failed'
+      const record: RunRecord = {
+        ...this.record,
+        ...recordPatch,
+        status: recordPatch.status ?? 'running',
+        steps: this.record.steps + (terminalEntry ? 1 : 0),
+        currentStep: entry.id,
+        updatedAt: this.now,
+      }
+      await this.write([{ op: 'set', key, value: encoded }, ...extra], record)
+      this.journal.set(full.id, full)
+    }
+    const p = this.commitChain.then(run, run)
+    this.commitChain = p.catch(() => {})
+    return p as Promise<void>
+  }
+
+  /** Writes ops then the run record (commit marker last), fenced on the record's version. */
+  private async write(ops: WriteOp[], record: RunRecord): Promise<void> {
+    const { store } = this.deps
+    const encodedRecord = store.encode(record, `run "${this.runId}"`)
+    let res: Awaited<ReturnType<EngineStore['batch']>>
+    try {
+      res = await store.batch([...ops, { op: 'set', key: keys.run(this.runId), value: encodedRecord, ifVersion: this.version }])
+    } catch (error) {
+      this.abandon(error)
+      return NEVER
+    }
+    if (!res.ok) {
+      this.abandon(new LeaseLostError(`Run "${this.runId}": commit refused, another engine owns the run now (lease lost)`, this.runId))
+      return NEVER
+    }
+    this.version = res.versions[res.versions.length - 1] as number
+    this.record = record
+  }
+
+  /** Runs `fn` through the commit chain (for run-record-only writes: suspend, finish, lease renewal). */
+  private serial(fn: () => Promise<void>): Promise<void> {
+    const p = this.commitChain.then(fn, fn)
+    this.commitChain = p.catch(() => {})
+    return p
+  }
+
+  /** Extends the lease and moves the run's due entry to the new expiry. */
+  renewLease(): Promise<void> {
+    return this.serial(async () => {
+      if (this.closed) return
+      const leaseUntil = this.now + this.deps.leaseMs
+      const dueKey = keys.due(leaseUntil, this.runId)
+      const ops: WriteOp[] = [{ op: 'set', key: dueKey, value: 'run' }]
+      if (this.record.dueKey && this.record.dueKey !== dueKey) ops.unshift({ op: 'delete', key: this.record.dueKey })
+      await this.write(ops, { ...this.record, leaseUntil, dueKey })
+    })
+  }
+
+  private async suspend() {
+    const wakeAt = this.blocked.reduce<number | undefined>((min, b) => (b.until !== undefined && (min === undefined || b.until < min) ? b.until : min), undefined)
+    const events = [...new Set(this.blocked.flatMap((b) => (b.event ? [b.event] : [])))]
+    const status = events.length ? 'waiting' : 'sleeping'
+    await this.serial(async () => {
+      if (this.closed) return
+      const ops: WriteOp[] = []
+      if (this.record.dueKey) ops.push({ op: 'delete', key: this.record.dueKey })
+      const dueKey = wakeAt === undefined ? undefined : keys.due(wakeAt, this.runId)
+      if (dueKey) ops.push({ op: 'set', key: dueKey, value: 'run' })
+      await this.write(ops, {
+        ...this.record,
+        status,
+        wakeAt,
+        waitingFor: events.length ? events : undefined,
+        owner: undefined,
+        leaseUntil: undefined,
+        dueKey,
+        updatedAt: this.now,
+      })
+      this.close()
+      if (this.deps.hooks.has('workflow:suspend')) {
+        this.deps.hooks.emit('workflow:suspend', { ...this.eventBase(), status, wakeAt, waitingFor: events })
+      }
+      this.deps.onEnd(this, 'suspended')
+    })
+  }
+
+  private async finish(output: unknown) {
+    if (this.closed) return
+    if (this.unconsumed.size > 0) {
+      const id = [...this.unconsumed][0] as string
+      return this.diverged(
+        new NonDeterminismError(`Run "${this.runId}": the code finished without reaching journaled step "${id}" (a step was removed).`, this.runId, id),
+      )
+    }
+    let value: unknown
+    try {
+      value = await parseWith(this.workflow.outputSchema, output, `output of workflow "${this.workflow.id}"`)
+      const encoded = this.deps.store.encode(value, `output of run "${this.runId}"`)
+      this.checkSize(encoded, this.deps.limits.stepBytes, 'the output')
+      value = this.deps.store.serializer.decode(encoded)
+    } catch (error) {
+      return this.failRun(error)
+    }
+    await this.end('completed', { output: value })
+    if (this.deps.hooks.has('workflow:complete')) {
+      this.deps.hooks.emit('workflow:complete', { ...this.eventBase(), output: value, durationMs: this.now - this.record.createdAt })
+    }
+  }
+
+  /** Fails the run (uncaught error in the workflow, or a non-determinism). */
+  async failRun(error: unknown, force = false): Promise<void> {
+    if (this.closed || error instanceof SimulatedCrash) return
+    if (!force && (DoSdkError.hasCode(error, 'ERR_LEASE_LOST') || DoSdkError.hasCode(error, 'ERR_STORE'))) return this.abandon(error)
+    const err = toError(error)
+    await this.end('failed', { error: toStoredError(err, false) })
+    if (this.deps.hooks.has('workflow:fail')) this.deps.hooks.emit('workflow:fail', { ...this.eventBase(), error: err })
+  }
+
+  /** Cancels the run: aborts running actions, records `cancelled`, cancels children. */
+  async cancel(reason: string, signalKey?: string): Promise<void> {
+    if (this.closed) return
+    this.controller.abort(new CancelledError(`Run "${this.runId}" was cancelled: ${reason}`))
+    const extra: WriteOp[] = []
+    if (signalKey) extra.push({ op: 'delete', key: signalKey })
+    const children = [...this.journal.values()].filter((e) => e.kind === 'invoke' && e.status === 'started' && e.childId)
+    await this.end('cancelled', { error: { name: 'CancelledError', message: reason, code: 'ERR_CANCELLED' } }, extra)
+    for (const child of children) await this.deps.cancelRun(child.childId as string, `parent run "${this.runId}" was cancelled`).catch(() => {})
+    if (this.deps.hooks.has('workflow:cancel')) this.deps.hooks.emit('workflow:cancel', { ...this.eventBase(), reason })
+  }
+
+  private async end(status: 'completed' | 'failed' | 'cancelled', patch: Partial<RunRecord>, extra: WriteOp[] = []) {
+    this.closedForSteps = true
+    await this.serial(async () => {
+      if (this.closed) return
+      const now = this.now
+      const expiresAt = now + this.deps.retentionMs
+      const ops: WriteOp[] = [...extra]
+      if (this.record.dueKey) ops.push({ op: 'delete', key: this.record.dueKey })
+      const gcKey = keys.due(expiresAt, this.runId)
+      ops.push({ op: 'set', key: gcKey, value: 'gc' })
+      const parent = this.record.parent
+      if (parent) {
+        const sigKey = keys.signal(parent.runId, now, 0, `c${this.record.nonce}`)
+        const payload = { status, output: patch.output, error: patch.error }
+        ops.push({ op: 'set', key: sigKey, value: this.deps.store.encode({ name: `$child:${parent.stepId}`, payload, sentAt: now }, 'child result') })
+        ops.push({ op: 'set', key: keys.due(now, parent.runId), value: 'run' })
+      }
+      await this.write(ops, {
+        ...this.record,
+        ...patch,
+        status,
+        owner: undefined,
+        leaseUntil: undefined,
+        wakeAt: undefined,
+        waitingFor: undefined,
+        dueKey: gcKey,
+        finishedAt: now,
+        expiresAt,
+        updatedAt: now,
+      })
+      this.close()
+      this.deps.onEnd(this, status)
+    })
+  }
+
+  /** True once the run is ending: new steps park instead of running. */
+  closedForSteps = false
+
+  /** Drops this execution without writing (store down, lease lost, engine dead); another pass resumes the run. */
+  abandon(error: unknown) {
+    if (this.closed) return
+    this.close()
+    if (!(error instanceof SimulatedCrash)) {
+      const err = toError(error)
+      this.deps.log.warn(`Run "${this.runId}" paused: ${err.message}`)
+      if (this.deps.hooks.has('error')) this.deps.hooks.emit('error', { source: 'execution', error: err, runId: this.runId })
+    }
+    this.deps.onEnd(this, 'abandoned')
+  }
+
+  private close() {
+    this.closed = true
+    this.blocked.length = 0
+    if (!this.controller.signal.aborted) this.controller.abort(new CancelledError(`Execution of run "${this.runId}" ended`))
+  }
+
+  /** Takes the earliest unconsumed signal named `name` sent no later than `deadline`. */
+  takeSignal(name: string, deadline?: number): { key: string; rec: SignalRecord } | undefined {
+    const i = this.signals.findIndex((s) => s.rec.name === name && !this.consumedSignals.has(s.key) && (deadline === undefined || s.rec.sentAt <= deadline))
+    if (i < 0) return undefined
+    const sig = this.signals[i] as { key: string; rec: SignalRecord }
+    this.consumedSignals.add(sig.key)
+    return sig
+  }
+
+  /** The run is being stopped (engine.stop): new steps park the run for another engine, due at once. */
+  get stopping() {
+    return this.deps.isStopping()
+  }
+
+  blockForStop(): Promise<never> {
+    return this.block({ until: this.now })
+  }
+
+  durationSince(start: number) {
+    return this.now - start
+  }
+
+  get elapsed() {
+    return this.now - this.startedAt
+  }
+}

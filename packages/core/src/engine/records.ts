@@ -1,0 +1,101 @@
+/** What the engine stores: one run record per run, and its journal of steps. */
+
+/** Run statuses. `pending`: created, not yet started. `sleeping`: waiting on a timer (a sleep or a retry delay). `waiting`: waiting on an event or a child run. */
+export type RunStatus = 'pending' | 'running' | 'sleeping' | 'waiting' | 'completed' | 'failed' | 'cancelled'
+
+export const TERMINAL: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'cancelled'])
+
+/** An error as stored: enough to rebuild it and to show it. */
+export interface StoredError {
+  name: string
+  message: string
+  code?: string
+  stack?: string
+  /** Whether another attempt may help (the step's own retry decision). */
+  retryable?: boolean
+}
+
+/** The run record, `run/{id}`. Its version is the run's fencing token. */
+export interface RunRecord {
+  /** Record format version. */
+  f: 1
+  id: string
+  workflowId: string
+  workflowVersion: string
+  status: RunStatus
+  input: unknown
+  state: unknown
+  output?: unknown
+  error?: StoredError
+  /** Random per incarnation of the id; journal keys carry it. */
+  nonce: string
+  /** Bumped by `engine.retry`: failures journaled in an earlier generation are tried again. */
+  generation: number
+  createdAt: number
+  updatedAt: number
+  finishedAt?: number
+  /** Engine instance that holds the lease, while it executes the run. */
+  owner?: string
+  /** Unix ms when the lease expires. */
+  leaseUntil?: number
+  /** The run's one entry in the due index (`due/{time}/{id}`), if any. */
+  dueKey?: string
+  /** When a sleeping run wakes (Unix ms). */
+  wakeAt?: number
+  /** Events a waiting run waits for. */
+  waitingFor?: string[]
+  /** Number of committed journal entries (a projection: the journal is the truth). */
+  steps: number
+  /** The step the run is at (last step started or blocked on). */
+  currentStep?: string
+  parent?: { runId: string; stepId: string }
+  /** When the run is removed (Unix ms), once finished. */
+  expiresAt?: number
+}
+
+export type StepKind = 'action' | 'fn' | 'sleep' | 'wait' | 'state' | 'now' | 'uuid' | 'store.get' | 'store.set' | 'store.delete' | 'invoke'
+
+/** One journal entry, `jrn/{runId}!{nonce}/{seq}`. A step may have several (started, retrying…); the latest counts. */
+export interface JournalEntry {
+  seq: number
+  /** Step id, e.g. `send-welcome-email#1`. */
+  id: string
+  kind: StepKind
+  status: 'done' | 'failed' | 'started' | 'retrying'
+  /** The step's result (`done`). */
+  value?: unknown
+  error?: StoredError
+  /** Attempts made so far (actions and fn steps). */
+  attempt?: number
+  /** When the next attempt may start (Unix ms, `retrying`). */
+  nextAttemptAt?: number
+  /** Wake-up time of a sleep, deadline of a wait (Unix ms). */
+  until?: number
+  /** Signal consumed by a wait (its key), so it is never delivered twice. */
+  signalKey?: string
+  /** Child run of an `invoke`. */
+  childId?: string
+  /** Generation of the run when this entry was written (see `RunRecord.generation`). */
+  gen: number
+  /** Commit time (Unix ms). */
+  at: number
+  /** Time the step took, ms (first attempt start to commit). */
+  ms?: number
+}
+
+/** A buffered signal, `sig/{runId}!{time}-{seq}-{origin}`. */
+export interface SignalRecord {
+  name: string
+  payload: unknown
+  sentAt: number
+}
+
+export const toStoredError = (error: unknown, retryable?: boolean): StoredError => {
+  const e = error instanceof Error ? error : new Error(String(error))
+  const out: StoredError = { name: e.name, message: e.message }
+  const code = (e as { code?: unknown }).code
+  if (typeof code === 'string') out.code = code
+  if (e.stack) out.stack = e.stack
+  if (retryable !== undefined) out.retryable = retryable
+  return out
+}

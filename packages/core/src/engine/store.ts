@@ -1,0 +1,68 @@
+import type { BatchResult, Datastore, ListOptions, ListedEntry, StoredEntry, WriteOp } from '../datastore/types.js'
+import { CorruptRecordError, DoSdkError, StoreError, toError } from '../errors.js'
+import type { Serializer } from '../serializer.js'
+
+/** Thrown into everything once a test engine "crashes": nothing more reaches the store. */
+export class SimulatedCrash extends Error {
+  constructor(message = 'simulated crash') {
+    super(message)
+    this.name = 'SimulatedCrash'
+  }
+}
+
+/**
+ * The engine's door to the Datastore: wraps adapter failures as {@link StoreError} (a failure is
+ * never "absent"), decodes records (a bad one is a {@link CorruptRecordError} naming the key),
+ * and refuses every call once the engine is dead (crash injection).
+ */
+export class EngineStore {
+  dead = false
+
+  constructor(
+    readonly ds: Datastore,
+    readonly serializer: Serializer,
+  ) {}
+
+  private guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (this.dead) return Promise.reject(new SimulatedCrash())
+    return fn().then(
+      (v) => {
+        if (this.dead) throw new SimulatedCrash()
+        return v
+      },
+      (e) => {
+        if (DoSdkError.isInstance(e) || e instanceof SimulatedCrash) throw e
+        throw new StoreError(`[${this.ds.name}] ${what} failed: ${toError(e).message}`, this.ds.name, { cause: e })
+      },
+    )
+  }
+
+  get(key: string): Promise<StoredEntry | undefined> {
+    return this.guard(`get "${key}"`, () => this.ds.get(key))
+  }
+
+  getMany(keys: string[]): Promise<(StoredEntry | undefined)[]> {
+    return this.guard('getMany', () => (this.ds.getMany ? this.ds.getMany(keys) : Promise.all(keys.map((k) => this.ds.get(k)))))
+  }
+
+  list(prefix: string, options?: ListOptions): Promise<ListedEntry[]> {
+    return this.guard(`list "${prefix}"`, () => this.ds.list(prefix, options))
+  }
+
+  batch(ops: WriteOp[]): Promise<BatchResult> {
+    return this.guard('batch', () => this.ds.batch(ops))
+  }
+
+  encode(value: unknown, what: string): string {
+    return this.serializer.encode(value, what)
+  }
+
+  decode<T>(entry: { value: string }, key: string): T {
+    try {
+      return this.serializer.decode(entry.value, key) as T
+    } catch (e) {
+      if (DoSdkError.isInstance(e)) throw e
+      throw new CorruptRecordError(`Record "${key}" cannot be decoded: ${toError(e).message}`, key, { cause: e })
+    }
+  }
+}
