@@ -1,0 +1,47 @@
+import { z } from 'zod'
+import { action, workflow } from '../../src/index.js'
+
+/** The seed's onboarding story, with counters to prove what ran how often. */
+export const makeOnboarding = () => {
+  const calls = { email: [] as { key: string; attempt: number }[], profile: 0 }
+  const sendWelcomeEmail = action.create({
+    id: 'send-welcome-email',
+    description: 'Sends a welcome email to a new user.',
+    input: z.object({ email: z.string().email(), name: z.string() }),
+    output: z.object({ success: z.boolean(), messageId: z.string() }),
+    retry: { retries: 2, minTimeout: 1_000 },
+    execute: async (_input, { idempotencyKey, attempt }) => {
+      calls.email.push({ key: idempotencyKey, attempt })
+      return { success: true, messageId: `msg-${idempotencyKey}` }
+    },
+  })
+  const createProfile = action.create({
+    id: 'create-profile',
+    description: 'Creates the profile record.',
+    input: z.object({ userId: z.string() }),
+    execute: async ({ userId }) => {
+      calls.profile++
+      return { profileId: `prof-${userId}` }
+    },
+  })
+  const onboarding = workflow.create({
+    id: 'user-onboarding',
+    input: z.object({ userId: z.string(), email: z.string(), name: z.string() }),
+    state: z.object({ userId: z.string(), status: z.string(), welcomeEmailSent: z.boolean(), profileSetup: z.boolean() }),
+    initialState: ({ userId }) => ({ userId, status: 'registered', welcomeEmailSent: false, profileSetup: false }),
+    async run({ input, state, step }) {
+      if (!state.welcomeEmailSent) {
+        await step.run(sendWelcomeEmail, { email: input.email, name: input.name })
+        await step.setState({ status: 'email_sent', welcomeEmailSent: true })
+      }
+      const click = await step.waitForEvent<{ at: number }>('email.clicked', { timeout: '3d' })
+      await step.sleep('1h')
+      const profile = await step.run(createProfile, { userId: input.userId })
+      await step.setState({ status: 'active', profileSetup: true })
+      return { clicked: click !== null, profileId: profile.profileId }
+    },
+  })
+  return { calls, sendWelcomeEmail, createProfile, onboarding }
+}
+
+export const jane = { userId: 'usr_12345', email: 'jane.doe@example.com', name: 'Jane Doe' }
