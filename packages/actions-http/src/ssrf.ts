@@ -33,7 +33,7 @@ export interface AddressPolicy {
   check(host: string, address: string, port?: number): Refusal | null
 }
 
-const HOST_LABELS = /^(?:\*\.)?(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/
+const HOST_LABELS = /^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/
 
 const parsePort = (text: string): number | undefined => {
   if (!/^\d{1,5}$/.test(text)) return undefined
@@ -72,12 +72,19 @@ export const parseAllowEntry = (raw: string): AllowEntry | string => {
   const cidr = parseCidr(hostPart)
   if (cidr) return { kind: 'network', cidr, port, text }
   if (bracketed || hostPart.includes(':')) return 'is not a valid address'
-  const host = hostPart.replace(/\.$/, '')
-  if (!HOST_LABELS.test(host) || /^[\d.]+$/.test(host.replace(/^\*\./, ''))) {
+  const subdomains = hostPart.startsWith('*.')
+  // Read the name the way a URL host is read, so an entry means what the same text means in a URL:
+  // `0x7f.1` and `2130706433` are 127.0.0.1, `bücher.example` is its punycode form.
+  let host: string
+  try {
+    host = new URL(`http://${subdomains ? hostPart.slice(2) : hostPart}`).hostname.replace(/\.$/, '')
+  } catch {
     return 'is not a valid host name, address or network'
   }
-  const subdomains = host.startsWith('*.')
-  return { kind: 'host', host: subdomains ? host.slice(2) : host, subdomains, port, text }
+  const literal = parseCidr(host)
+  if (literal && !subdomains) return { kind: 'network', cidr: literal, port, text }
+  if (literal || !HOST_LABELS.test(host)) return 'is not a valid host name, address or network'
+  return { kind: 'host', host, subdomains, port, text }
 }
 
 const normalizeHost = (host: string) => {
