@@ -1,1 +1,7 @@
-export {}
+export { datastoreConformance } from './conformance.js'
+export type {
+  ConformanceContext,
+  ConformanceRunner,
+  DatastoreConformanceOptions,
+  DatastoreFactory,
+} from './conformance-context.js'
