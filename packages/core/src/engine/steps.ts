@@ -395,6 +395,11 @@ const commitOrPark = async (exec: Execution, entry: Parameters<Execution['commit
   } finally {
     exec.leave()
   }
+  const { hooks } = exec.deps
+  const event = { ...stepEvent(exec, entry.id, entry.kind, false), durationMs: 0 }
+  if (entry.status === 'failed') {
+    if (hooks.has('step:fail')) hooks.emit('step:fail', { ...event, error: fromStoredError(entry.error as StoredError) })
+  } else if (hooks.has('step:complete')) hooks.emit('step:complete', { ...event, output: entry.value })
 }
 
 /** One action attempt, through the action interceptors and action events. */
