@@ -28,6 +28,8 @@ export const encodeBody = (body: HttpRequestBody): EncodedBody => {
   }
 }
 
+const ignore = () => {}
+
 const tooLarge = (bytes: number, limit: number, url: string) =>
   new SizeLimitError(`[http] Response of ${url} is larger than maxResponseBytes (${limit} bytes)`, bytes, limit)
 
@@ -36,25 +38,25 @@ const tooLarge = (bytes: number, limit: number, url: string) =>
  * reading, a longer stream fails as soon as it passes it (the connection is dropped).
  */
 export const readBody = async (
-  stream: AsyncIterable<Buffer> & { destroy(err?: Error): unknown },
+  stream: AsyncIterable<Buffer> & { destroy(err?: Error): unknown; on(event: 'error', fn: () => void): unknown },
   limit: number,
   contentLength: string | string[] | undefined,
   url: string,
 ): Promise<Buffer> => {
+  // Dropping the stream early makes undici emit an abort 'error' that nobody else listens to any more.
+  stream.on('error', ignore)
   const declared = typeof contentLength === 'string' ? Number(contentLength) : Number.NaN
   if (declared > limit) {
-    const err = tooLarge(declared, limit, url)
-    stream.destroy(err)
-    throw err
+    stream.destroy()
+    throw tooLarge(declared, limit, url)
   }
   const chunks: Buffer[] = []
   let total = 0
   for await (const chunk of stream) {
     total += chunk.length
     if (total > limit) {
-      const err = tooLarge(total, limit, url)
-      stream.destroy(err)
-      throw err
+      stream.destroy()
+      throw tooLarge(total, limit, url)
     }
     chunks.push(chunk)
   }

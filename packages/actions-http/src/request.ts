@@ -19,6 +19,8 @@ const ERROR_SNIPPET_BYTES = 1024
 const readSnippet = async (body: Dispatcher.ResponseData['body'], limit: number): Promise<string> => {
   const chunks: Buffer[] = []
   let total = 0
+  // Leaving the loop early destroys the stream, and undici then emits an abort 'error' nobody awaits.
+  body.on('error', () => {})
   for await (const chunk of body as AsyncIterable<Buffer>) {
     chunks.push(chunk)
     total += chunk.length

@@ -15,6 +15,8 @@ export const parseRetryAfter = (value: string | string[] | undefined, now = Date
   const text = (Array.isArray(value) ? value[0] : value)?.trim()
   if (!text) return undefined
   if (/^\d+$/.test(text)) return Number(text) * 1000
+  // An HTTP date has a day or month name; a bare "-5" would otherwise parse as a year.
+  if (!/[a-z]/i.test(text)) return undefined
   const at = Date.parse(text)
   return Number.isNaN(at) ? undefined : Math.max(0, at - now)
 }
