@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Action } from '../action.js'
-import { type KV, createKV } from '../datastore/kv.js'
+import { createKV, type KV } from '../datastore/kv.js'
 import type { Datastore, ListedEntry, WriteOp } from '../datastore/types.js'
 import { type Duration, toMs } from '../duration.js'
 import {
@@ -15,14 +15,15 @@ import {
 import { HOOK_NAMES, Hooks } from '../hooks/registry.js'
 import type { HookRegistry } from '../hooks/types.js'
 import { assertId } from '../ids.js'
-import { type Logger, consoleLogger } from '../logger.js'
+import { consoleLogger, type Logger } from '../logger.js'
 import type { Plugin } from '../plugin.js'
-import { type Serializer, jsonSerializer } from '../serializer.js'
+import { jsonSerializer, type Serializer } from '../serializer.js'
 import { parseWith } from '../validation.js'
 import type { Workflow, WorkflowInput, WorkflowOutput } from '../workflow.js'
 import { type Clock, systemClock } from './clock.js'
-import { Execution, type ExecutionDeps, type Limits, fromStoredError } from './execution.js'
+import { Execution, type ExecutionDeps, fromStoredError, type Limits } from './execution.js'
 import { keys } from './keys.js'
+import { releaseEngineLock, renewEngineLock, setupPlugins, takeEngineLock } from './lifecycle.js'
 import type { JournalEntry, RunRecord, RunStatus, SignalRecord, StepKind } from './records.js'
 import { TERMINAL } from './records.js'
 import { type RunInfo, toRunInfo } from './run-info.js'
@@ -92,8 +93,6 @@ export interface ListRunsOptions {
   cursor?: string
 }
 
-const LOCK_KEY = 'lock/engine'
-
 /** The engine. Create it with {@link createEngine}. */
 export class Engine {
   readonly engineId: string
@@ -138,7 +137,8 @@ export class Engine {
     this.pollIntervalMs = toMs(options.pollInterval ?? '1s', 'pollInterval')
     this.drainTimeoutMs = toMs(options.drainTimeout ?? '10s', 'drainTimeout')
     this.concurrency = options.concurrency ?? 100
-    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new InvalidArgumentError(`concurrency must be an integer >= 1, got ${this.concurrency}`)
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1)
+      throw new InvalidArgumentError(`concurrency must be an integer >= 1, got ${this.concurrency}`)
     for (const wf of options.workflows ?? []) this.register(wf)
     for (const a of options.actions ?? []) this.registeredActions.set(a.id, a)
     this.scheduler = new Scheduler(this)
@@ -174,29 +174,7 @@ export class Engine {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new EngineStateError(`engine.start() called twice (state: ${this.state})`)
     this.state = 'starting'
-    for (const plugin of this.options.plugins ?? []) {
-      let open = true
-      const guard = () => {
-        if (!open) throw new EngineStateError(`Plugin "${plugin.name}": registration is closed after engine.start()`)
-      }
-      const ctx: HookRegistry & { registerAction(a: Action): void; log: Logger } = {
-        on: (name, fn) => {
-          guard()
-          return this.hooks.on(name, fn)
-        },
-        wrap: (kind, fn) => {
-          guard()
-          return this.hooks.wrap(kind, fn)
-        },
-        registerAction: (a) => {
-          guard()
-          this.registeredActions.set(a.id, a)
-        },
-        log: this.log,
-      }
-      await plugin.setup(ctx)
-      open = false
-    }
+    await setupPlugins(this.options.plugins ?? [], this.hooks, this.registeredActions, this.log)
     this.hooks.close()
     if (!this.multiProcess) await this.takeEngineLock()
     this.state = 'started'
@@ -204,31 +182,16 @@ export class Engine {
     await this.scheduler.poll()
   }
 
-  /** A single-process store gets one engine at a time: a second one is refused, not allowed to double-run steps. */
   private async takeEngineLock() {
-    const now = this.clock.now()
-    const got = await this.store.get(LOCK_KEY)
-    if (got) {
-      const lock = this.store.decode<{ owner: string; until: number }>(got, LOCK_KEY)
-      if (lock.owner !== this.engineId && lock.until > now && this.options.store.name !== 'memory') {
-        throw new CapabilityError(
-          `Another engine (${lock.owner}) is using this ${this.options.store.name} store, which is single-process. Use sqliteStore or redisStore with multiProcess: true to run several engines (if the other engine crashed, its lock expires within ${Math.ceil((lock.until - now) / 1000)} s).`,
-        )
-      }
-    }
-    const value = this.store.encode({ owner: this.engineId, until: now + this.leaseMs * 2 }, 'lock')
-    const res = await this.store.batch([{ op: 'set', key: LOCK_KEY, value, ifVersion: got?.version ?? 0 }])
-    if (!res.ok) throw new CapabilityError(`Another engine took the ${this.options.store.name} store at the same moment; it is single-process`)
-    this.lockVersion = res.versions[0] as number
+    this.lockVersion = await takeEngineLock(this.store, this.options.store.name, this.engineId, this.clock.now(), this.leaseMs)
   }
 
   /** Keeps the single-process lock alive. */
   renewEngineLock() {
     if (this.multiProcess || this.state !== 'started') return
-    const value = this.store.encode({ owner: this.engineId, until: this.clock.now() + this.leaseMs * 2 }, 'lock')
-    this.store.batch([{ op: 'set', key: LOCK_KEY, value, ifVersion: this.lockVersion }]).then(
-      (res) => {
-        if (res.ok) this.lockVersion = res.versions[0] as number
+    renewEngineLock(this.store, this.engineId, this.clock.now(), this.leaseMs, this.lockVersion).then(
+      (v) => {
+        if (v) this.lockVersion = v
         else this.log.error('The single-process engine lock was taken by another engine: stop one of them')
       },
       () => {},
@@ -248,7 +211,7 @@ export class Engine {
     for (const exec of [...this.executions.values()]) exec.abandon(new EngineStateError('engine stopped before the step finished'))
     this.scheduler.halt()
     if (!this.multiProcess && this.lockVersion) {
-      await this.store.batch([{ op: 'delete', key: LOCK_KEY, ifVersion: this.lockVersion }]).catch(() => {})
+      await releaseEngineLock(this.store, this.lockVersion)
     }
     this.state = 'stopped'
     if (this.options.store.close && (this.options as { ownsStore?: boolean }).ownsStore) await this.options.store.close()
@@ -276,7 +239,11 @@ export class Engine {
   async trigger<W extends Workflow>(wf: W, input: WorkflowInput<W>, options: TriggerOptions = {}): Promise<RunHandle<WorkflowOutput<W>>> {
     if (this.state === 'stopping' || this.state === 'stopped') throw new EngineStateError('engine.trigger() after stop()')
     const registered = this.latest.get(wf?.id)
-    if (!registered) throw new WorkflowNotFoundError(`Workflow "${wf?.id}" is not registered with this engine (pass it in createEngine({ workflows }))`, String(wf?.id))
+    if (!registered)
+      throw new WorkflowNotFoundError(
+        `Workflow "${wf?.id}" is not registered with this engine (pass it in createEngine({ workflows }))`,
+        String(wf?.id),
+      )
     const runId = options.id === undefined ? `${wf.id}:${randomUUID()}` : assertId(options.id, 'run id')
     const parsed = await parseWith(wf.inputSchema, input, `input of workflow "${wf.id}"`)
     await this.createRun(this.workflows.get(wf.id)?.get(wf.version) ?? registered, parsed, runId)
@@ -322,9 +289,14 @@ export class Engine {
     const wf = this.workflows.get(record.workflowId)?.get(record.workflowVersion)
     const now = this.clock.now()
     if (!wf) {
-      this.log.error(`Run "${record.id}" needs workflow "${record.workflowId}" version "${record.workflowVersion}", which this engine does not have; leaving it for an engine that does`)
+      this.log.error(
+        `Run "${record.id}" needs workflow "${record.workflowId}" version "${record.workflowVersion}", which this engine does not have; leaving it for an engine that does`,
+      )
       const later = keys.due(now + 60_000, record.id)
-      await this.store.batch([{ op: 'delete', key: dueEntry.key, ifVersion: dueEntry.version }, { op: 'set', key: later, value: 'run' }])
+      await this.store.batch([
+        { op: 'delete', key: dueEntry.key, ifVersion: dueEntry.version },
+        { op: 'set', key: later, value: 'run' },
+      ])
       return false
     }
     const leaseUntil = now + this.leaseMs
@@ -362,7 +334,8 @@ export class Engine {
 
   /** Sends a signal to a run; it is kept until the run waits for it, and signals are delivered in order. */
   async signal(runId: string, name: string, payload?: unknown): Promise<void> {
-    if (typeof name !== 'string' || name.length === 0 || name.length > 200) throw new InvalidArgumentError(`Invalid signal name ${JSON.stringify(name)}`)
+    if (typeof name !== 'string' || name.length === 0 || name.length > 200)
+      throw new InvalidArgumentError(`Invalid signal name ${JSON.stringify(name)}`)
     if (name.startsWith('$')) throw new InvalidArgumentError(`Signal names starting with "$" are reserved, got "${name}"`)
     await this.send(runId, name, payload)
   }
@@ -440,7 +413,10 @@ export class Engine {
     }
     const ops: WriteOp[] = []
     if (record.dueKey) ops.push({ op: 'delete', key: record.dueKey })
-    ops.push({ op: 'set', key: dueKey, value: 'run' }, { op: 'set', key: keys.run(runId), value: this.store.encode(next, 'run'), ifVersion: got.version })
+    ops.push(
+      { op: 'set', key: dueKey, value: 'run' },
+      { op: 'set', key: keys.run(runId), value: this.store.encode(next, 'run'), ifVersion: got.version },
+    )
     const res = await this.store.batch(ops)
     if (!res.ok) throw new EngineStateError(`Run "${runId}" changed while being retried; try again`)
     if (this.state === 'started') await this.scheduler.poll()

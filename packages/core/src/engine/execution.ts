@@ -7,8 +7,8 @@ import type { Workflow } from '../workflow.js'
 import type { Clock } from './clock.js'
 import { keys } from './keys.js'
 import { type JournalEntry, type RunRecord, type SignalRecord, type StepKind, type StoredError, toStoredError } from './records.js'
-import { SimulatedCrash, type EngineStore } from './store.js'
 import { buildStep } from './steps.js'
+import { type EngineStore, SimulatedCrash } from './store.js'
 
 /** Limits on what one step or one run may store, in bytes of encoded JSON. */
 export interface Limits {
@@ -307,7 +307,10 @@ export class Execution {
   }
 
   private async suspend() {
-    const wakeAt = this.blocked.reduce<number | undefined>((min, b) => (b.until !== undefined && (min === undefined || b.until < min) ? b.until : min), undefined)
+    const wakeAt = this.blocked.reduce<number | undefined>(
+      (min, b) => (b.until !== undefined && (min === undefined || b.until < min) ? b.until : min),
+      undefined,
+    )
     const events = [...new Set(this.blocked.flatMap((b) => (b.event ? [b.event] : [])))]
     const status = events.length ? 'waiting' : 'sleeping'
     await this.serial(async () => {
@@ -339,7 +342,11 @@ export class Execution {
     if (this.unconsumed.size > 0) {
       const id = [...this.unconsumed][0] as string
       return this.diverged(
-        new NonDeterminismError(`Run "${this.runId}": the code finished without reaching journaled step "${id}" (a step was removed).`, this.runId, id),
+        new NonDeterminismError(
+          `Run "${this.runId}": the code finished without reaching journaled step "${id}" (a step was removed).`,
+          this.runId,
+          id,
+        ),
       )
     }
     let value: unknown
@@ -374,7 +381,8 @@ export class Execution {
     if (signalKey) extra.push({ op: 'delete', key: signalKey })
     const children = [...this.journal.values()].filter((e) => e.kind === 'invoke' && e.status === 'started' && e.childId)
     await this.end('cancelled', { error: { name: 'CancelledError', message: reason, code: 'ERR_CANCELLED' } }, extra)
-    for (const child of children) await this.deps.cancelRun(child.childId as string, `parent run "${this.runId}" was cancelled`).catch(() => {})
+    for (const child of children)
+      await this.deps.cancelRun(child.childId as string, `parent run "${this.runId}" was cancelled`).catch(() => {})
     if (this.deps.hooks.has('workflow:cancel')) this.deps.hooks.emit('workflow:cancel', { ...this.eventBase(), reason })
   }
 
@@ -392,7 +400,11 @@ export class Execution {
       if (parent) {
         const sigKey = keys.signal(parent.runId, now, 0, `c${this.record.nonce}`)
         const payload = { status, output: patch.output, error: patch.error }
-        ops.push({ op: 'set', key: sigKey, value: this.deps.store.encode({ name: `$child:${parent.stepId}`, payload, sentAt: now }, 'child result') })
+        ops.push({
+          op: 'set',
+          key: sigKey,
+          value: this.deps.store.encode({ name: `$child:${parent.stepId}`, payload, sentAt: now }, 'child result'),
+        })
         ops.push({ op: 'set', key: keys.due(now, parent.runId), value: 'run' })
       }
       await this.write(ops, {
@@ -436,7 +448,9 @@ export class Execution {
 
   /** Takes the earliest unconsumed signal named `name` sent no later than `deadline`. */
   takeSignal(name: string, deadline?: number): { key: string; rec: SignalRecord } | undefined {
-    const i = this.signals.findIndex((s) => s.rec.name === name && !this.consumedSignals.has(s.key) && (deadline === undefined || s.rec.sentAt <= deadline))
+    const i = this.signals.findIndex(
+      (s) => s.rec.name === name && !this.consumedSignals.has(s.key) && (deadline === undefined || s.rec.sentAt <= deadline),
+    )
     if (i < 0) return undefined
     const sig = this.signals[i] as { key: string; rec: SignalRecord }
     this.consumedSignals.add(sig.key)

@@ -153,7 +153,9 @@ export class Scheduler {
   /** A run record that cannot be decoded fails that run with a clear error; the others go on. */
   private async failCorrupt(runId: string, version: number, entry: ListedEntry, error: unknown) {
     const e = this.engine
-    const err = DoSdkError.isInstance(error) ? error : new CorruptRecordError(`Run "${runId}" record is unreadable`, keys.run(runId), { cause: error })
+    const err = DoSdkError.isInstance(error)
+      ? error
+      : new CorruptRecordError(`Run "${runId}" record is unreadable`, keys.run(runId), { cause: error })
     e.log.error(`Run "${runId}" failed: its record is unreadable (${err.message})`)
     if (e.hooks.has('error')) e.hooks.emit('error', { source: 'corrupt-record', error: err, runId })
     const now = e.clock.now()

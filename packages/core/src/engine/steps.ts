@@ -6,7 +6,7 @@ import { InvalidArgumentError, toError } from '../errors.js'
 import { compose } from '../hooks/registry.js'
 import type { StepEventBase } from '../hooks/types.js'
 import { assertId } from '../ids.js'
-import { type ResolvedRetry, DEFAULT_RETRY, isRetryable, resolveRetry, retryDelay } from '../retry.js'
+import { DEFAULT_RETRY, isRetryable, type ResolvedRetry, resolveRetry, retryDelay } from '../retry.js'
 import { parseWith } from '../validation.js'
 import { type Step, type StepFnContext, type StepRunOptions, type Workflow, workflow as workflowApi } from '../workflow.js'
 import { type Execution, fromStoredError } from './execution.js'
@@ -28,7 +28,8 @@ const stepEvent = (exec: Execution, stepId: string, kind: StepKind, replayed: bo
 const replayed = (exec: Execution, stepId: string, kind: StepKind, value: unknown, error?: StoredError) => {
   const { hooks } = exec.deps
   if (error) {
-    if (hooks.has('step:fail')) hooks.emit('step:fail', { ...stepEvent(exec, stepId, kind, true), error: fromStoredError(error), durationMs: 0 })
+    if (hooks.has('step:fail'))
+      hooks.emit('step:fail', { ...stepEvent(exec, stepId, kind, true), error: fromStoredError(error), durationMs: 0 })
   } else if (hooks.has('step:complete')) {
     hooks.emit('step:complete', { ...stepEvent(exec, stepId, kind, true), output: value, durationMs: 0 })
   }
@@ -68,7 +69,8 @@ const oneAttempt = async (exec: Execution, plan: AttemptPlan, attempt: number): 
     const value = settle(exec, stepId, raw)
     beforeCommit?.({ runId: exec.runId, stepId, kind })
     await exec.commit({ id: stepId, kind, status: 'done', value, attempt, ms: exec.now - started })
-    if (hooks.has('step:complete')) hooks.emit('step:complete', { ...stepEvent(exec, stepId, kind, false, attempt), output: value, durationMs: exec.now - started })
+    if (hooks.has('step:complete'))
+      hooks.emit('step:complete', { ...stepEvent(exec, stepId, kind, false, attempt), output: value, durationMs: exec.now - started })
     return { value }
   } catch (error) {
     if (error instanceof SimulatedCrash) {
@@ -81,7 +83,8 @@ const oneAttempt = async (exec: Execution, plan: AttemptPlan, attempt: number): 
       const delay = retryDelay(plan.policy, attempt, err)
       const nextAttemptAt = exec.now + delay
       await exec.commit({ id: stepId, kind, status: 'retrying', attempt, nextAttemptAt, error: toStoredError(err, true) })
-      if (hooks.has('step:retry')) hooks.emit('step:retry', { ...stepEvent(exec, stepId, kind, false, attempt), error: err, nextAttemptAt, delayMs: delay })
+      if (hooks.has('step:retry'))
+        hooks.emit('step:retry', { ...stepEvent(exec, stepId, kind, false, attempt), error: err, nextAttemptAt, delayMs: delay })
       return delay <= exec.deps.inlineRetryMs ? { delay } : { block: nextAttemptAt }
     }
     const stored = toStoredError(err, false)
@@ -91,7 +94,8 @@ const oneAttempt = async (exec: Execution, plan: AttemptPlan, attempt: number): 
       stored.name = 'ActionFailedError'
     }
     await exec.commit({ id: stepId, kind, status: 'failed', attempt, error: stored, ms: exec.now - started })
-    if (hooks.has('step:fail')) hooks.emit('step:fail', { ...stepEvent(exec, stepId, kind, false, attempt), error: err, durationMs: exec.now - started })
+    if (hooks.has('step:fail'))
+      hooks.emit('step:fail', { ...stepEvent(exec, stepId, kind, false, attempt), error: err, durationMs: exec.now - started })
     return { error: fromStoredError(stored) }
   }
 }
@@ -167,10 +171,15 @@ const once = async <T>(
       const out = await compute()
       value = settle(exec, stepId, out.value) as T
       exec.deps.beforeCommit?.({ runId: exec.runId, stepId, kind })
-      await exec.commit({ id: stepId, kind, status: 'done', value, ms: exec.now - started }, kind === 'state' ? { state: value } : {}, out.extra)
+      await exec.commit(
+        { id: stepId, kind, status: 'done', value, ms: exec.now - started },
+        kind === 'state' ? { state: value } : {},
+        out.extra,
+      )
       onValue?.(value, false)
       const { hooks } = exec.deps
-      if (hooks.has('step:complete')) hooks.emit('step:complete', { ...stepEvent(exec, stepId, kind, false), output: value, durationMs: exec.now - started })
+      if (hooks.has('step:complete'))
+        hooks.emit('step:complete', { ...stepEvent(exec, stepId, kind, false), output: value, durationMs: exec.now - started })
     }
   } catch (error) {
     if (error instanceof SimulatedCrash) {
@@ -210,7 +219,14 @@ const sleepUntil = async (exec: Execution, base: string, until: () => number): P
 }
 
 /** Waits for a named signal (or a child's result), with an optional deadline. */
-const waitFor = async (exec: Execution, stepId: string, name: string, timeoutMs: number | undefined, kind: 'wait' | 'invoke', childId?: string) => {
+const waitFor = async (
+  exec: Execution,
+  stepId: string,
+  name: string,
+  timeoutMs: number | undefined,
+  kind: 'wait' | 'invoke',
+  childId?: string,
+) => {
   const entry = exec.replay(stepId, kind)
   if (entry?.status === 'done' || entry?.status === 'failed') {
     replayed(exec, stepId, kind, entry.value, entry.status === 'failed' ? entry.error : undefined)
@@ -276,11 +292,13 @@ export const buildStep = (exec: Execution): Step<any> => {
     },
     sleepUntil(until, options) {
       const at = until instanceof Date ? until.getTime() : until
-      if (!Number.isFinite(at)) return Promise.reject(new InvalidArgumentError(`step.sleepUntil needs a Date or Unix ms, got ${String(until)}`))
+      if (!Number.isFinite(at))
+        return Promise.reject(new InvalidArgumentError(`step.sleepUntil needs a Date or Unix ms, got ${String(until)}`))
       return sleepUntil(exec, options?.id ?? 'sleep', () => at)
     },
     async waitForEvent(name, options = {}) {
-      if (typeof name !== 'string' || name === '' || name.startsWith('$')) throw new InvalidArgumentError(`Invalid event name ${JSON.stringify(name)}`)
+      if (typeof name !== 'string' || name === '' || name.startsWith('$'))
+        throw new InvalidArgumentError(`Invalid event name ${JSON.stringify(name)}`)
       const stepId = exec.nextStepId(options.id ?? `wait:${name}`)
       const timeoutMs = options.timeout === undefined ? undefined : toMs(options.timeout, `timeout of waitForEvent("${name}")`)
       const got = await waitFor(exec, stepId, name, timeoutMs, 'wait')
@@ -297,11 +315,15 @@ export const buildStep = (exec: Execution): Step<any> => {
         payload = await parseWith(options.schema, got.payload, `payload of event "${name}"`)
       } catch (error) {
         const stored = toStoredError(error, false)
-        await commitOrPark(exec, { id: stepId, kind: 'wait', status: 'failed', error: stored, signalKey: got.key }, [{ op: 'delete', key: got.key }])
+        await commitOrPark(exec, { id: stepId, kind: 'wait', status: 'failed', error: stored, signalKey: got.key }, [
+          { op: 'delete', key: got.key },
+        ])
         throw fromStoredError(stored)
       }
       const value = settle(exec, stepId, payload)
-      await commitOrPark(exec, { id: stepId, kind: 'wait', status: 'done', value, signalKey: got.key, until: got.deadline }, [{ op: 'delete', key: got.key }])
+      await commitOrPark(exec, { id: stepId, kind: 'wait', status: 'done', value, signalKey: got.key, until: got.deadline }, [
+        { op: 'delete', key: got.key },
+      ])
       return value as any
     },
     setState(patch) {
@@ -321,7 +343,8 @@ export const buildStep = (exec: Execution): Step<any> => {
           for (const k of Object.keys(exec.state)) delete exec.state[k]
           Object.assign(exec.state, structuredClone(value))
           const { hooks } = exec.deps
-          if (!wasReplayed && hooks.has('state:change')) hooks.emit('state:change', { ...exec.eventBase(), stepId: 'setState', state: value, previous })
+          if (!wasReplayed && hooks.has('state:change'))
+            hooks.emit('state:change', { ...exec.eventBase(), stepId: 'setState', state: value, previous })
         },
       )
     },
@@ -348,7 +371,9 @@ export const buildStep = (exec: Execution): Step<any> => {
       const result = (got as { payload: { status: string; output?: unknown; error?: StoredError } }).payload
       const key = (got as { key: string }).key
       if (result.status === 'completed') {
-        await commitOrPark(exec, { id: stepId, kind: 'invoke', status: 'done', value: result.output, childId, signalKey: key }, [{ op: 'delete', key }])
+        await commitOrPark(exec, { id: stepId, kind: 'invoke', status: 'done', value: result.output, childId, signalKey: key }, [
+          { op: 'delete', key },
+        ])
         return result.output as any
       }
       const error = result.error ?? { name: 'Error', message: `child run "${childId}" ${result.status}` }
@@ -421,8 +446,10 @@ const runAction = async (
   if (hooks.has('action:start')) hooks.emit('action:start', { ...base(), input, idempotencyKey })
   try {
     const output = chain.length
-      ? await compose(chain, { runId: exec.runId, workflowId: exec.workflow.id, stepId, action: act, attempt, idempotencyKey, input }, (next) =>
-          call(next),
+      ? await compose(
+          chain,
+          { runId: exec.runId, workflowId: exec.workflow.id, stepId, action: act, attempt, idempotencyKey, input },
+          (next) => call(next),
           input,
         )
       : await call(input)

@@ -1,4 +1,4 @@
-import type { BatchResult, Datastore, ListOptions, ListedEntry, StoredEntry, WriteOp } from '../datastore/types.js'
+import type { BatchResult, Datastore, ListedEntry, ListOptions, StoredEntry, WriteOp } from '../datastore/types.js'
 import { CorruptRecordError, DoSdkError, StoreError, toError } from '../errors.js'
 import type { Serializer } from '../serializer.js'
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { CancelledError, SizeLimitError, action, memoryStore, workflow } from '../../src/index.js'
 import { virtualClock } from '../../src/engine/clock.js'
+import { action, CancelledError, memoryStore, SizeLimitError, workflow } from '../../src/index.js'
 import { createTestEngine } from '../../src/testing/test-engine.js'
 
 describe('children and cancellation', () => {

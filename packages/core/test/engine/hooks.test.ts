@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { HookError, NonRetryableError, action, definePlugin, memoryStore, workflow } from '../../src/index.js'
 import { virtualClock } from '../../src/engine/clock.js'
+import { action, definePlugin, HookError, memoryStore, NonRetryableError, workflow } from '../../src/index.js'
 import { createTestEngine } from '../../src/testing/test-engine.js'
 
 const greet = action.create({ id: 'greet', description: 'Greets.', retry: false, execute: ({ name }: { name: string }) => `hello ${name}` })
@@ -19,7 +19,17 @@ describe('observers', () => {
     const store = memoryStore({ now: clock.now })
     const events: string[] = []
     const record = (engine: ReturnType<typeof createTestEngine>) => {
-      for (const name of ['workflow:start', 'workflow:resume', 'workflow:suspend', 'workflow:complete', 'step:start', 'step:complete', 'action:start', 'action:complete', 'signal:receive'] as const) {
+      for (const name of [
+        'workflow:start',
+        'workflow:resume',
+        'workflow:suspend',
+        'workflow:complete',
+        'step:start',
+        'step:complete',
+        'action:start',
+        'action:complete',
+        'signal:receive',
+      ] as const) {
         engine.hooks.on(name, (e) => {
           const step = 'stepId' in e ? ` ${e.stepId}${e.replayed ? ' (replayed)' : ''}` : ''
           events.push(`${name}${step}`)
@@ -37,8 +47,21 @@ describe('observers', () => {
     await second.start()
     await second.signal(run.id, 'go')
     await second.settle()
-    expect(events.slice(0, 6)).toEqual(['workflow:start', 'step:start greet#1', 'action:start greet#1', 'action:complete greet#1', 'step:complete greet#1', 'workflow:suspend'])
-    expect(events.slice(6)).toEqual(['workflow:resume', 'step:complete greet#1 (replayed)', 'signal:receive', 'step:complete wait:go#1', 'workflow:complete'])
+    expect(events.slice(0, 6)).toEqual([
+      'workflow:start',
+      'step:start greet#1',
+      'action:start greet#1',
+      'action:complete greet#1',
+      'step:complete greet#1',
+      'workflow:suspend',
+    ])
+    expect(events.slice(6)).toEqual([
+      'workflow:resume',
+      'step:complete greet#1 (replayed)',
+      'signal:receive',
+      'step:complete wait:go#1',
+      'workflow:complete',
+    ])
     await second.stop()
   })
 

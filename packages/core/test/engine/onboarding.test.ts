@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { memoryStore } from '../../src/index.js'
 import { virtualClock } from '../../src/engine/clock.js'
+import { memoryStore } from '../../src/index.js'
 import { createTestEngine } from '../../src/testing/test-engine.js'
 import { jane, makeOnboarding } from './fixtures.js'
 

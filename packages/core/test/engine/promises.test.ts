@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
+import { virtualClock } from '../../src/engine/clock.js'
 import {
+  action,
   CapabilityError,
-  DoSdkError,
+  type DoSdkError,
+  memoryStore,
   NonDeterminismError,
   RetryAfterError,
   ValidationError,
-  action,
-  memoryStore,
   workflow,
 } from '../../src/index.js'
-import { virtualClock } from '../../src/engine/clock.js'
 import { createTestEngine } from '../../src/testing/test-engine.js'
 import { jane, makeOnboarding } from './fixtures.js'
 
@@ -183,7 +183,9 @@ describe('4. deterministic replay', () => {
     expect(info.status).toBe('failed')
     expect(info.error?.code).toBe('ERR_NON_DETERMINISM')
     expect(info.error?.message).toMatch(/"load-user#1".*"fetch-user#1"/)
-    await expect(second.handle(run.id, 'renamable').result()).rejects.toMatchObject({ cause: expect.objectContaining({ name: 'NonDeterminismError' }) })
+    await expect(second.handle(run.id, 'renamable').result()).rejects.toMatchObject({
+      cause: expect.objectContaining({ name: 'NonDeterminismError' }),
+    })
     await second.stop()
   })
 
