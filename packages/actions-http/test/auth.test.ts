@@ -1,0 +1,154 @@
+import type { Logger } from '@do-sdk/core'
+import { NonRetryableError } from '@do-sdk/core'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { type HttpActionsOptions, httpActions } from '../src/index.js'
+import { json, startServer, type TestServer } from './server.js'
+
+const TOKEN = 'tok_SECRET_4242'
+const PASSWORD = 'pa55-SECRET-word'
+const API_KEY = 'key_SECRET_0001'
+
+let api: TestServer
+let other: TestServer
+const opened: { close(): Promise<void> }[] = []
+const make = (options: HttpActionsOptions) => {
+  const http = httpActions({ allow: ['127.0.0.1'], baseUrl: api.origin, retry: { retries: 1, minTimeout: 1 }, ...options })
+  opened.push(http)
+  return http
+}
+const capture = () => {
+  const lines: unknown[] = []
+  const log: Logger = {
+    debug: (m, f) => lines.push([m, f]),
+    info: (m, f) => lines.push([m, f]),
+    warn: (m, f) => lines.push([m, f]),
+    error: (m, f) => lines.push([m, f]),
+  }
+  return { log, text: () => JSON.stringify(lines) }
+}
+/** Everything an error carries, down its cause chain. */
+const dump = (error: unknown): string => {
+  const parts: string[] = []
+  for (let e = error as Record<string, unknown> | undefined; e; e = e.cause as Record<string, unknown> | undefined) {
+    parts.push(String(e.message), String(e.stack), JSON.stringify(e))
+  }
+  return parts.join('\n')
+}
+// A careless server that echoes the credentials it got, in its body and its headers.
+const echoAuth = (status = 200) =>
+  api.handle((req, res) => {
+    const got = String(req.headers.authorization ?? req.headers['x-api-key'] ?? '')
+    json(res, status, { got, nested: [{ got }] }, { 'x-echo': got })
+  })
+
+beforeAll(async () => {
+  api = await startServer()
+  other = await startServer((req, res) => json(res, 200, { auth: req.headers.authorization ?? null, key: req.headers['x-api-key'] ?? null }))
+})
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((h) => h.close()))
+})
+afterAll(async () => {
+  await api.close()
+  await other.close()
+})
+
+describe('auth', () => {
+  it('bearer: sent, and redacted from the output the server echoed it into', async () => {
+    echoAuth()
+    const { log, text } = capture()
+    const out = await make({ auth: { type: 'bearer', token: TOKEN } }).get.execute({ url: '/me', includeHeaders: true }, { log })
+    expect(api.requests.at(-1)?.headers.authorization).toBe(`Bearer ${TOKEN}`)
+    expect(out.body).toEqual({ got: 'Bearer [redacted]', nested: [{ got: 'Bearer [redacted]' }] })
+    expect(out.headers?.['x-echo']).toBe('Bearer [redacted]')
+    expect(JSON.stringify(out)).not.toContain('SECRET')
+    expect(text()).toContain('/me')
+    expect(text()).not.toContain('SECRET')
+  })
+
+  it('basic: neither the password nor the encoded pair leaks', async () => {
+    echoAuth()
+    const encoded = Buffer.from(`jane:${PASSWORD}`).toString('base64')
+    const out = await make({ auth: { type: 'basic', username: 'jane', password: PASSWORD } }).get.execute({ url: '/me', responseType: 'text' })
+    expect(api.requests.at(-1)?.headers.authorization).toBe(`Basic ${encoded}`)
+    expect(out.body).not.toContain(encoded)
+    expect(out.body).toContain('Basic [redacted]')
+  })
+
+  it('custom header, with a token function called per request', async () => {
+    echoAuth()
+    let calls = 0
+    const http = make({
+      auth: {
+        type: 'header',
+        name: 'X-Api-Key',
+        value: async () => {
+          calls++
+          return API_KEY
+        },
+      },
+    })
+    const out = await http.get.execute({ url: '/me' })
+    await http.get.execute({ url: '/me' })
+    expect(api.requests.at(-1)?.headers['x-api-key']).toBe(API_KEY)
+    expect(out.body).toEqual({ got: '[redacted]', nested: [{ got: '[redacted]' }] })
+    expect(calls).toBe(2)
+  })
+
+  it('errors never carry the secret, even when the error body echoes it', async () => {
+    echoAuth(401)
+    const { log, text } = capture()
+    const err = await make({ auth: { type: 'bearer', token: TOKEN } })
+      .get.execute({ url: '/me' }, { log })
+      .catch((e) => e)
+    expect(err).toBeInstanceOf(NonRetryableError)
+    expect(err.cause.status).toBe(401)
+    expect(err.cause.body).toContain('Bearer [redacted]')
+    expect(dump(err)).not.toContain('SECRET')
+    expect(text()).not.toContain('SECRET')
+  })
+
+  it('a token function that returns nothing fails without retry and says which option', async () => {
+    echoAuth()
+    const err = await make({ auth: { type: 'bearer', token: () => '' } })
+      .get.execute({ url: '/me' })
+      .catch((e) => e)
+    expect(err).toBeInstanceOf(NonRetryableError)
+    expect(err.message).toMatch(/auth.token must resolve to a non-empty string/)
+  })
+
+  it('is sent to the baseUrl origin only', async () => {
+    const out = await make({ auth: { type: 'bearer', token: TOKEN } }).get.execute({ url: `${other.origin}/` })
+    expect(out.body).toEqual({ auth: null, key: null })
+  })
+
+  it('without baseUrl, goes to the request’s own origin', async () => {
+    const out = await make({ baseUrl: undefined, auth: { type: 'bearer', token: TOKEN } }).get.execute({ url: `${other.origin}/` })
+    expect(out.body).toEqual({ auth: `Bearer ${TOKEN}`.replace(TOKEN, '[redacted]'), key: null })
+    expect(other.requests.at(-1)?.headers.authorization).toBe(`Bearer ${TOKEN}`)
+  })
+})
+
+describe('credentials and redirects', () => {
+  it('kept on a same-origin redirect, stripped on a cross-origin one', async () => {
+    api.handle((req, res) => {
+      if (req.url === '/same') return json(res, 302, {}, { location: '/landing' })
+      if (req.url === '/cross') return json(res, 307, {}, { location: `${other.origin}/elsewhere` })
+      json(res, 200, { auth: req.headers.authorization ?? null })
+    })
+    const http = make({ auth: { type: 'bearer', token: TOKEN }, headers: { Cookie: 'session=1' } })
+    const same = await http.get.execute({ url: '/same' })
+    expect(api.requests.at(-1)?.headers.authorization).toBe(`Bearer ${TOKEN}`)
+    expect(same.redirects).toBe(1)
+    const cross = await http.get.execute({ url: '/cross' })
+    expect(cross).toMatchObject({ status: 200, redirects: 1, url: `${other.origin}/elsewhere`, body: { auth: null } })
+    expect(other.requests.at(-1)?.headers.authorization).toBeUndefined()
+    expect(other.requests.at(-1)?.headers.cookie).toBeUndefined()
+  })
+
+  it('the custom auth header is stripped too', async () => {
+    api.handle((_req, res) => json(res, 302, {}, { location: `${other.origin}/x` }))
+    const out = await make({ auth: { type: 'header', name: 'X-Api-Key', value: API_KEY } }).get.execute({ url: '/' })
+    expect(out.body).toEqual({ auth: null, key: null })
+  })
+})
