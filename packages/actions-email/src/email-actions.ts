@@ -87,7 +87,7 @@ export const emailActions = (options: EmailActionsOptions): EmailActions => {
       })
       return { provider: transport.provider, ...result }
     },
-  }) as Action<SendEmailInput, SendEmailOutput>
+  })
 
   const actions: Action[] = [sendEmail]
   const plugin = definePlugin({
