@@ -89,3 +89,5 @@ export type {
   StepInterceptor,
   StepInterceptorContext,
 } from './hooks/types.js'
+export { keyvStore } from './datastore/keyv.js'
+export type { KeyvStoreOptions } from './datastore/keyv.js'
