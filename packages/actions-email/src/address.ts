@@ -78,9 +78,14 @@ export const parseAddress = (value: AddressInput, report: Report): EmailAddress 
   return name ? { name, address } : { address }
 }
 
-/** `"Jane Doe" <jane@example.com>`, quoting the name so that commas and brackets in it stay in it. */
-export const formatAddress = ({ name, address }: EmailAddress): string =>
-  name ? `"${name.replace(/["\\]/g, '\\$&')}" <${address}>` : address
+/** A display name that needs no quotes: RFC 5322 atext and spaces. */
+const PLAIN_NAME = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+$/
+
+/** `Jane Doe <jane@example.com>`, quoting the name when it holds specials (`"Doe, Jane" <jane@example.com>`). */
+export const formatAddress = ({ name, address }: EmailAddress): string => {
+  if (!name) return address
+  return PLAIN_NAME.test(name) ? `${name} <${address}>` : `"${name.replace(/["\\]/g, '\\$&')}" <${address}>`
+}
 
 /** The domain of an address, lower-cased (`Example.COM` → `example.com`). */
 export const domainOf = (address: string): string => address.slice(address.lastIndexOf('@') + 1).toLowerCase()

@@ -40,14 +40,11 @@ const RESERVED = new Set(
     'received',
     'mime-version',
     'dkim-signature',
-    'arc-seal',
-    'arc-message-signature',
-    'arc-authentication-results',
     'authentication-results',
     'disposition-notification-to',
   ].map((n) => n.toLowerCase()),
 )
-const RESERVED_PREFIXES = ['content-', 'resent-']
+const RESERVED_PREFIXES = ['content-', 'resent-', 'arc-']
 
 /** A header field name: letters, digits and dashes, starting with a letter or digit. */
 const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,75}$/

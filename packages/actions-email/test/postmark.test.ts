@@ -51,8 +51,8 @@ describe('postmark transport against a local HTTP server', () => {
     expect(req.headers['x-postmark-server-token']).toBe(TOKEN)
     expect(req.headers.accept).toBe('application/json')
     expect(req.body).toEqual({
-      From: '"Acme" <hello@acme.test>',
-      To: '"Bob" <bob@example.com>, carol@example.com',
+      From: 'Acme <hello@acme.test>',
+      To: 'Bob <bob@example.com>, carol@example.com',
       Cc: 'dave@example.com',
       ReplyTo: 'support@acme.test',
       Subject: 'Welcome',

@@ -53,8 +53,8 @@ describe('resend transport against a local HTTP server', () => {
     expect(req.headers['content-type']).toBe('application/json')
     expect(req.headers['idempotency-key']).toBe('onboarding:usr_1:send-welcome#1')
     expect(req.body).toEqual({
-      from: '"Acme" <hello@acme.test>',
-      to: ['"Bob" <bob@example.com>', 'carol@example.com'],
+      from: 'Acme <hello@acme.test>',
+      to: ['Bob <bob@example.com>', 'carol@example.com'],
       cc: ['dave@example.com'],
       bcc: ['erin@example.com'],
       reply_to: ['support@acme.test'],
@@ -71,6 +71,12 @@ describe('resend transport against a local HTTP server', () => {
       accepted: ['bob@example.com', 'carol@example.com', 'dave@example.com', 'erin@example.com'],
       rejected: [],
     })
+  })
+
+  it('quotes display names that hold specials, so a comma cannot split one mailbox in two', async () => {
+    const { api, email } = await setup(() => ok)
+    await email.sendEmail.execute({ ...input, to: [{ name: 'Doe, "JJ" Jane', address: 'jane@example.com' }, '"Zoë" <zoe@example.com>'] })
+    expect(api.requests[0].body.to).toEqual(['"Doe, \\"JJ\\" Jane" <jane@example.com>', '"Zoë" <zoe@example.com>'])
   })
 
   it('hashes an idempotency key Resend would not take (too long)', async () => {
