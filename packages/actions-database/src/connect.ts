@@ -1,0 +1,87 @@
+import { CompiledQuery, Kysely, MysqlDialect, PostgresDialect, SqliteDialect } from 'kysely'
+import type { Dialect } from './errors.js'
+import type { DatabaseActionsOptions } from './options.js'
+
+/** A connection the pack uses, and whether it owns it (and so closes it). */
+export interface Connection {
+  db: Kysely<any>
+  dialect: Dialect
+  owned: boolean
+}
+
+// Drivers are peer dependencies: each is imported on the first query, so an app that only uses SQLite
+// never needs pg or mysql2 installed.
+const load = async <T>(name: string): Promise<T> => {
+  const mod = (await import(name)) as { default?: T }
+  return (mod.default ?? mod) as T
+}
+
+type PgModule = { Pool: new (config: Record<string, unknown>) => PgPool }
+type PgPool = { on(event: 'error', listener: (err: Error) => void): void }
+type Mysql2Module = { createPool(config: Record<string, unknown>): MysqlPool }
+type MysqlPool = { on(event: string, listener: (...args: unknown[]) => void): void }
+type SqliteModule = new (path: string, options: Record<string, unknown>) => SqliteDatabase
+type SqliteDatabase = { pragma(source: string): unknown }
+
+const sqlite = (path: string, readonly: boolean, busyTimeoutMs: number) =>
+  new SqliteDialect({
+    database: async () => {
+      const Database = await load<SqliteModule>('better-sqlite3')
+      const db = new Database(path, { readonly, timeout: busyTimeoutMs })
+      // Off by default in SQLite; a foreign key the schema declares should hold.
+      db.pragma('foreign_keys = ON')
+      return db as never
+    },
+  })
+
+const postgres = (connectionString: string | undefined, pool: Record<string, unknown> | undefined) =>
+  new PostgresDialect({
+    pool: async () => {
+      const { Pool } = await load<PgModule>('pg')
+      const p = new Pool({ ...pool, ...(connectionString ? { connectionString } : {}) })
+      // An idle client that loses its connection emits 'error' on the pool; unhandled, it would crash the
+      // process. The next query gets a fresh connection (or a retryable error).
+      p.on('error', () => {})
+      return p as never
+    },
+  })
+
+const mysql = (uri: string | undefined, pool: Record<string, unknown> | undefined) =>
+  new MysqlDialect({
+    pool: async () => {
+      const { createPool } = await load<Mysql2Module>('mysql2')
+      const p = createPool({
+        timezone: 'Z',
+        supportBigNumbers: true,
+        ...pool,
+        ...(uri ? { uri } : {}),
+        stringifyObjects: true,
+        multipleStatements: false,
+        namedPlaceholders: false,
+      })
+      p.on('error', () => {})
+      return p as never
+    },
+    // mysql2 escapes values on the client with backslashes; under NO_BACKSLASH_ESCAPES that escaping is
+    // unsound (a "\'" ends the string). Each connection drops the mode.
+    onCreateConnection: async (connection) => {
+      await connection.executeQuery(CompiledQuery.raw("SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '')"))
+    },
+  })
+
+/** Opens (lazily: no I/O until the first query) the connection the options describe. */
+export const connect = (options: DatabaseActionsOptions): Connection => {
+  if ('db' in options) return { db: options.db, dialect: options.dialect, owned: false }
+  switch (options.dialect) {
+    case 'sqlite':
+      return {
+        db: new Kysely<any>({ dialect: sqlite(options.path, options.readonly ?? false, options.busyTimeoutMs ?? 5000) }),
+        dialect: 'sqlite',
+        owned: true,
+      }
+    case 'postgres':
+      return { db: new Kysely<any>({ dialect: postgres(options.connectionString, options.pool) }), dialect: 'postgres', owned: true }
+    case 'mysql':
+      return { db: new Kysely<any>({ dialect: mysql(options.uri, options.pool) }), dialect: 'mysql', owned: true }
+  }
+}

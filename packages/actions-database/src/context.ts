@@ -1,0 +1,65 @@
+import { type ActionContext, NonRetryableError } from '@do-sdk/core'
+import type { CompiledQuery, Kysely, QueryResult } from 'kysely'
+import type { Dialect } from './errors.js'
+import { toActionError } from './failure.js'
+import type { AllowList } from './identifiers.js'
+
+/** What every action of one `databaseActions(...)` shares. */
+export interface PackContext {
+  db: Kysely<any>
+  dialect: Dialect
+  secrets: readonly string[]
+  maxRows: number
+  allow?: AllowList
+  schema?: string
+  isClosed(): boolean
+}
+
+/** The query builder, under the `schema` option when there is one. */
+export const builder = (pack: PackContext): Kysely<any> => (pack.schema ? pack.db.withSchema(pack.schema) : pack.db)
+
+/**
+ * Runs one compiled statement. On MySQL, mysql2 fills the `?`s of the SQL text on the client without
+ * knowing about quotes, so a `?` that is not a placeholder (inside a literal) would shift every value:
+ * such a statement is refused instead.
+ */
+export const execute = async <R = Record<string, unknown>>(pack: PackContext, query: CompiledQuery): Promise<QueryResult<R>> => {
+  if (pack.dialect === 'mysql' && query.parameters.length > 0) {
+    const marks = query.sql.split('?').length - 1
+    if (marks !== query.parameters.length) {
+      throw new NonRetryableError(
+        `[do-sdk] [database:mysql] The SQL holds ${marks} "?" for ${query.parameters.length} parameters: a "?" inside a string or identifier cannot be combined with parameters on MySQL; bind that value too`,
+      )
+    }
+  }
+  return pack.db.executeQuery<R>(query)
+}
+
+/** Runs an action's body: refuses after `close()` or an aborted signal, and turns driver errors into the pack's errors. */
+export const guarded = async <T>(pack: PackContext, op: string, table: string | undefined, ctx: ActionContext, body: () => Promise<T>) => {
+  if (pack.isClosed()) throw new NonRetryableError(`[do-sdk] [database:${pack.dialect}] ${op}: the database actions were closed`)
+  ctx.signal.throwIfAborted()
+  try {
+    const result = await body()
+    ctx.log.debug(`database ${op}`, { dialect: pack.dialect, table })
+    return result
+  } catch (error) {
+    const failure = toActionError(error, { dialect: pack.dialect, op, table, secrets: pack.secrets })
+    ctx.log.debug(`database ${op} attempt ${ctx.attempt} failed`, { dialect: pack.dialect, table, error: failure.message })
+    throw failure
+  }
+}
+
+/** Refuses more than `maxRows` rows (step outputs are stored with the run). */
+export const capRows = (pack: PackContext, op: string, count: number, hint: string): void => {
+  if (count > pack.maxRows) {
+    throw new NonRetryableError(`[do-sdk] [database:${pack.dialect}] ${op} gave more than maxRows (${pack.maxRows}) rows; ${hint}`)
+  }
+}
+
+/** A driver's count or id as a JSON-safe number (a string past 2^53). */
+export const toNumberish = (value: bigint | number | string | undefined): number | string | undefined => {
+  if (value === undefined) return undefined
+  const big = BigInt(value)
+  return big <= BigInt(Number.MAX_SAFE_INTEGER) && big >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(big) : big.toString()
+}
