@@ -1,6 +1,6 @@
 import { type Duration, toMs } from '../duration.js'
-import { ConflictError, InvalidArgumentError } from '../errors.js'
 import type { EngineStore } from '../engine/store.js'
+import { ConflictError, InvalidArgumentError } from '../errors.js'
 
 /** The user's face of the Datastore: JSON values (through the one serializer) under string keys. */
 export interface KV {
@@ -15,7 +15,11 @@ export interface KV {
    * Atomically replaces the value with `fn(current)` (compare-and-set, retried on conflict).
    * Returning `undefined` deletes the key.
    */
-  update<T = unknown>(key: string, fn: (current: T | undefined) => T | undefined, options?: { ttl?: Duration; maxAttempts?: number }): Promise<T | undefined>
+  update<T = unknown>(
+    key: string,
+    fn: (current: T | undefined) => T | undefined,
+    options?: { ttl?: Duration; maxAttempts?: number },
+  ): Promise<T | undefined>
 }
 
 const PREFIX = 'kv/'
@@ -36,7 +40,7 @@ export const createKV = (store: EngineStore, now: () => number): KV => ({
   },
   async set(key, value, options = {}) {
     const k = PREFIX + checkKey(key)
-    const encoded = store.encode(value, `value of "${key}"`)
+    const encoded = store.encode(store.scrub(value), `value of "${key}"`)
     const expiresAt = options.ttl === undefined ? undefined : now() + toMs(options.ttl, 'ttl')
     await store.batch([{ op: 'set', key: k, value: encoded, ...(expiresAt === undefined ? {} : { expiresAt }) }])
   },
@@ -47,7 +51,10 @@ export const createKV = (store: EngineStore, now: () => number): KV => ({
     return existed
   },
   async list<T>(prefix = '', options: { limit?: number; after?: string } = {}) {
-    const items = await store.list(PREFIX + prefix, { limit: options.limit, after: options.after === undefined ? undefined : PREFIX + options.after })
+    const items = await store.list(PREFIX + prefix, {
+      limit: options.limit,
+      after: options.after === undefined ? undefined : PREFIX + options.after,
+    })
     return items.map((e) => ({ key: e.key.slice(PREFIX.length), value: store.decode<T>(e, e.key) }))
   },
   async update<T>(key: string, fn: (current: T | undefined) => T | undefined, options: { ttl?: Duration; maxAttempts?: number } = {}) {
@@ -65,7 +72,7 @@ export const createKV = (store: EngineStore, now: () => number): KV => ({
               {
                 op: 'set',
                 key: k,
-                value: store.encode(next, `value of "${key}"`),
+                value: store.encode(store.scrub(next), `value of "${key}"`),
                 ifVersion,
                 ...(options.ttl === undefined ? {} : { expiresAt: now() + toMs(options.ttl, 'ttl') }),
               },

@@ -17,6 +17,7 @@ import type { HookRegistry } from '../hooks/types.js'
 import { assertId } from '../ids.js'
 import { consoleLogger, type Logger } from '../logger.js'
 import type { Plugin } from '../plugin.js'
+import { type RedactRule, redactor } from '../redact.js'
 import { jsonSerializer, type Serializer } from '../serializer.js'
 import { parseWith } from '../validation.js'
 import type { Workflow, WorkflowInput, WorkflowOutput } from '../workflow.js'
@@ -61,6 +62,12 @@ export interface EngineOptions {
   /** How long `stop()` waits for in-flight steps. @default '10s' */
   drainTimeout?: Duration
   serializer?: Serializer
+  /**
+   * Secret field names (or patterns): their values are replaced by `'[redacted]'` in everything
+   * stored (run input, state, output, step results, signals, `kv` values) and in hook payloads, on the
+   * first run as on replay. Keep secrets in action options, not in values that flow through steps.
+   */
+  redact?: RedactRule[]
   logger?: Logger
   /** Time source (the test engine passes a virtual clock). */
   clock?: Clock
@@ -93,6 +100,8 @@ export interface ListRunsOptions {
   cursor?: string
 }
 
+const WAKE_CHANNEL = 'wake'
+
 /** The engine. Create it with {@link createEngine}. */
 export class Engine {
   readonly engineId: string
@@ -116,6 +125,7 @@ export class Engine {
   private readonly drainTimeoutMs: number
   private state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new'
   private signalSeq = 0
+  private unsubscribe: (() => Promise<void>) | undefined
   private lockVersion = 0
 
   constructor(private readonly options: EngineOptions) {
@@ -131,7 +141,7 @@ export class Engine {
     this.clock = options.clock ?? systemClock
     this.log = options.logger ?? consoleLogger()
     this.hooks = new Hooks(this.log)
-    this.store = new EngineStore(options.store, options.serializer ?? jsonSerializer)
+    this.store = new EngineStore(options.store, options.serializer ?? jsonSerializer, redactor(options.redact))
     this.kv = createKV(this.store, () => this.clock.now())
     this.leaseMs = toMs(options.lease ?? '5s', 'lease')
     this.pollIntervalMs = toMs(options.pollInterval ?? '1s', 'pollInterval')
@@ -177,6 +187,10 @@ export class Engine {
     await setupPlugins(this.options.plugins ?? [], this.hooks, this.registeredActions, this.log)
     this.hooks.close()
     if (!this.multiProcess) await this.takeEngineLock()
+    const ds = this.options.store
+    if (ds.capabilities.pubsub && ds.subscribe) {
+      this.unsubscribe = await ds.subscribe(WAKE_CHANNEL, () => this.scheduler.arm(this.clock.now()))
+    }
     this.state = 'started'
     this.scheduler.start()
     await this.scheduler.poll()
@@ -210,6 +224,8 @@ export class Engine {
     while (this.executions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
     for (const exec of [...this.executions.values()]) exec.abandon(new EngineStateError('engine stopped before the step finished'))
     this.scheduler.halt()
+    await this.unsubscribe?.().catch(() => {})
+    this.notifyOthers()
     if (!this.multiProcess && this.lockVersion) {
       await releaseEngineLock(this.store, this.lockVersion)
     }
@@ -252,7 +268,8 @@ export class Engine {
 
   /** Creates a run record (or finds the existing one) and starts it here when there is room. */
   private async createRun(wf: Workflow, input: unknown, runId: string, parent?: { runId: string; stepId: string }): Promise<boolean> {
-    const state = await parseWith(wf.stateSchema, wf.initialState(input) ?? {}, `initial state of workflow "${wf.id}"`)
+    const state = this.store.scrub(await parseWith(wf.stateSchema, wf.initialState(input) ?? {}, `initial state of workflow "${wf.id}"`))
+    input = this.store.scrub(input)
     const now = this.clock.now()
     const runHere = this.state === 'started' && this.executions.size < this.concurrency
     const leaseUntil = now + this.leaseMs
@@ -322,6 +339,10 @@ export class Engine {
     if (this.executions.get(exec.runId) === exec) this.executions.delete(exec.runId)
     if (TERMINAL.has(outcome as RunStatus)) {
       for (const wake of this.waiters.get(exec.runId) ?? []) wake()
+      if (exec.record.parent) {
+        if (this.executions.has(exec.record.parent.runId)) this.executions.get(exec.record.parent.runId)!.wakeRequested = true
+        else this.notifyOthers()
+      }
     }
     if (this.state !== 'started') return
     if (outcome === 'abandoned') this.scheduler.arm(this.clock.now() + 200)
@@ -344,7 +365,7 @@ export class Engine {
     const got = await this.store.get(keys.run(assertId(runId, 'run id')))
     if (!got) throw new RunNotFoundError(runId)
     const now = this.clock.now()
-    const sig: SignalRecord = { name, payload, sentAt: now }
+    const sig: SignalRecord = { name, payload: this.store.scrub(payload), sentAt: now }
     const seq = ++this.signalSeq
     await this.store.batch([
       { op: 'set', key: keys.signal(runId, now, seq, this.engineId), value: this.store.encode(sig, `payload of signal "${name}"`) },
@@ -353,6 +374,13 @@ export class Engine {
     const local = this.executions.get(runId)
     if (local) local.wakeRequested = true
     this.scheduler.arm(now)
+    if (!local) this.notifyOthers()
+  }
+
+  /** Tells engines in other processes that work became due (stores with pub/sub; others poll). */
+  notifyOthers() {
+    const ds = this.options.store
+    if (ds.capabilities.pubsub && ds.publish) ds.publish(WAKE_CHANNEL, this.engineId).catch(() => {})
   }
 
   /** The run's record, steps and state. */

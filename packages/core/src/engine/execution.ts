@@ -352,7 +352,7 @@ export class Execution {
     let value: unknown
     try {
       value = await parseWith(this.workflow.outputSchema, output, `output of workflow "${this.workflow.id}"`)
-      const encoded = this.deps.store.encode(value, `output of run "${this.runId}"`)
+      const encoded = this.deps.store.encode(this.deps.store.scrub(value), `output of run "${this.runId}"`)
       this.checkSize(encoded, this.deps.limits.stepBytes, 'the output')
       value = this.deps.store.serializer.decode(encoded)
     } catch (error) {

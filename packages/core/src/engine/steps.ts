@@ -37,7 +37,7 @@ const replayed = (exec: Execution, stepId: string, kind: StepKind, value: unknow
 
 /** Encodes, size-checks and decodes a step result, so the first run sees exactly what a replay will. */
 const settle = (exec: Execution, stepId: string, value: unknown): unknown => {
-  const encoded = exec.deps.store.encode(value, `result of step "${stepId}"`)
+  const encoded = exec.deps.store.encode(exec.deps.store.scrub(value), `result of step "${stepId}"`)
   exec.checkSize(encoded, exec.deps.limits.stepBytes, `the result of step "${stepId}"`)
   return exec.deps.store.serializer.decode(encoded)
 }
@@ -396,7 +396,11 @@ export const buildStep = (exec: Execution): Step<any> => {
       async set(key, value, options = {}) {
         const ttl = options.ttl === undefined ? undefined : toMs(options.ttl, 'ttl')
         await once(exec, `store.set:${key}`, 'store.set', () => {
-          const op: WriteOp = { op: 'set', key: keys.kv(key), value: exec.deps.store.encode(value, `store value "${key}"`) }
+          const op: WriteOp = {
+            op: 'set',
+            key: keys.kv(key),
+            value: exec.deps.store.encode(exec.deps.store.scrub(value), `store value "${key}"`),
+          }
           if (ttl !== undefined) op.expiresAt = exec.now + ttl
           return { value: true, extra: [op] }
         })
@@ -443,7 +447,7 @@ const runAction = async (
   if (!chain.length && !observed) return call(input)
   const started = exec.now
   const base = () => ({ ...stepEvent(exec, stepId, 'action', false, attempt), actionId: act.id })
-  if (hooks.has('action:start')) hooks.emit('action:start', { ...base(), input, idempotencyKey })
+  if (hooks.has('action:start')) hooks.emit('action:start', { ...base(), input: exec.deps.store.scrub(input), idempotencyKey })
   try {
     const output = chain.length
       ? await compose(
@@ -453,7 +457,8 @@ const runAction = async (
           input,
         )
       : await call(input)
-    if (hooks.has('action:complete')) hooks.emit('action:complete', { ...base(), output, durationMs: exec.now - started })
+    if (hooks.has('action:complete'))
+      hooks.emit('action:complete', { ...base(), output: exec.deps.store.scrub(output), durationMs: exec.now - started })
     return output
   } catch (error) {
     if (hooks.has('action:fail')) hooks.emit('action:fail', { ...base(), error: toError(error), durationMs: exec.now - started })

@@ -21,6 +21,8 @@ export class EngineStore {
   constructor(
     readonly ds: Datastore,
     readonly serializer: Serializer,
+    /** Replaces secret fields of user values before they are stored or shown (see `redact`). */
+    readonly scrub: <T>(value: T) => T = (v) => v,
   ) {}
 
   private guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
