@@ -77,7 +77,9 @@ const optionsSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9._\-:@/]{1,100}$/, 'must be 1-100 letters, digits or . _ - : @ /')
     .optional(),
-  baseUrl: httpUrl.refine((u) => !new URL(u).username && !new URL(u).password, 'must not carry credentials (use auth)').optional(),
+  baseUrl: httpUrl
+    .refine((u) => !URL.canParse(u) || (!new URL(u).username && !new URL(u).password), 'must not carry credentials (use auth)')
+    .optional(),
   headers: headerMapSchema
     .superRefine((headers, ctx) => {
       for (const name of Object.keys(headers)) {

@@ -53,12 +53,19 @@ describe('classifyAddress', () => {
     expect(classOf(ip)).toBe(cls)
   })
 
-  it.each(['8.8.8.8', '1.1.1.1', '100.63.255.255', '100.128.0.0', '172.32.0.1', '192.169.0.1', '2606:4700::1111', '::ffff:8.8.8.8', '2002:808:808::1'])(
-    '%s is public',
-    (ip) => {
-      expect(classOf(ip)).toBeNull()
-    },
-  )
+  it.each([
+    '8.8.8.8',
+    '1.1.1.1',
+    '100.63.255.255',
+    '100.128.0.0',
+    '172.32.0.1',
+    '192.169.0.1',
+    '2606:4700::1111',
+    '::ffff:8.8.8.8',
+    '2002:808:808::1',
+  ])('%s is public', (ip) => {
+    expect(classOf(ip)).toBeNull()
+  })
 
   it('parses only real addresses and networks', () => {
     expect(parseAddress('0x7f.1')).toBeUndefined()

@@ -43,7 +43,9 @@ const echoAuth = (status = 200) =>
 
 beforeAll(async () => {
   api = await startServer()
-  other = await startServer((req, res) => json(res, 200, { auth: req.headers.authorization ?? null, key: req.headers['x-api-key'] ?? null }))
+  other = await startServer((req, res) =>
+    json(res, 200, { auth: req.headers.authorization ?? null, key: req.headers['x-api-key'] ?? null }),
+  )
 })
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((h) => h.close()))
@@ -69,7 +71,10 @@ describe('auth', () => {
   it('basic: neither the password nor the encoded pair leaks', async () => {
     echoAuth()
     const encoded = Buffer.from(`jane:${PASSWORD}`).toString('base64')
-    const out = await make({ auth: { type: 'basic', username: 'jane', password: PASSWORD } }).get.execute({ url: '/me', responseType: 'text' })
+    const out = await make({ auth: { type: 'basic', username: 'jane', password: PASSWORD } }).get.execute({
+      url: '/me',
+      responseType: 'text',
+    })
     expect(api.requests.at(-1)?.headers.authorization).toBe(`Basic ${encoded}`)
     expect(out.body).not.toContain(encoded)
     expect(out.body).toContain('Basic [redacted]')

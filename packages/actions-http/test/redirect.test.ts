@@ -59,7 +59,11 @@ describe('redirects', () => {
   it('303 turns a POST into a GET without body; 307 keeps method and body; 302 after POST is a GET', async () => {
     const body = { type: 'json' as const, data: { a: 1 } }
     expect((await make().post.execute({ url: '/see-other', body })).body).toEqual({ method: 'GET', body: '', type: null })
-    expect((await make().post.execute({ url: '/temporary', body })).body).toEqual({ method: 'POST', body: '{"a":1}', type: 'application/json' })
+    expect((await make().post.execute({ url: '/temporary', body })).body).toEqual({
+      method: 'POST',
+      body: '{"a":1}',
+      type: 'application/json',
+    })
     expect((await make().post.execute({ url: '/found', body })).body).toMatchObject({ method: 'GET', body: '' })
     expect((await make().put.execute({ url: '/found', body })).body).toMatchObject({ method: 'PUT', body: '{"a":1}' })
   })

@@ -7,7 +7,12 @@ let server: TestServer
 let http: ReturnType<typeof httpActions>
 beforeAll(async () => {
   server = await startServer()
-  http = httpActions({ allow: ['127.0.0.1'], baseUrl: `${server.origin}/v1?tenant=t1`, headers: { 'X-Default': 'd', 'X-Over': 'default' }, retry: false })
+  http = httpActions({
+    allow: ['127.0.0.1'],
+    baseUrl: `${server.origin}/v1?tenant=t1`,
+    headers: { 'X-Default': 'd', 'X-Over': 'default' },
+    retry: false,
+  })
 })
 afterAll(async () => {
   await http.close()
@@ -15,9 +20,7 @@ afterAll(async () => {
 })
 
 const echo = () =>
-  server.handle((req, res) =>
-    json(res, 200, { method: req.method, url: req.url, headers: req.headers, body: req.body.toString('base64') }),
-  )
+  server.handle((req, res) => json(res, 200, { method: req.method, url: req.url, headers: req.headers, body: req.body.toString('base64') }))
 const last = () => server.requests[server.requests.length - 1]!
 
 describe('request bodies', () => {

@@ -47,7 +47,9 @@ describe('retries', () => {
 
   it('gives up after the policy and keeps the status reachable', async () => {
     const count = sequence([503, 503, 503, 503, 503])
-    const err = await make().get.execute({ url: '/down' }).catch((e) => e)
+    const err = await make()
+      .get.execute({ url: '/down' })
+      .catch((e) => e)
     expect(err).toBeInstanceOf(ActionFailedError)
     expect(err.attempts).toBe(4)
     expect(err.cause).toBeInstanceOf(HttpStatusError)
@@ -58,7 +60,9 @@ describe('retries', () => {
   it('404 is a NonRetryableError with the status, tried once', async () => {
     server.handle((_req, res) => json(res, 404, { error: 'no such user' }))
     const before = server.requests.length
-    const err = await make().get.execute({ url: '/users/9' }).catch((e) => e)
+    const err = await make()
+      .get.execute({ url: '/users/9' })
+      .catch((e) => e)
     expect(err).toBeInstanceOf(NonRetryableError)
     expect(err.message).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/users\/9 answered 404/)
     expect(httpStatusOf(err)).toBe(404)
@@ -68,7 +72,9 @@ describe('retries', () => {
 
   it('keeps 1 KiB of a large error body and drops the rest', async () => {
     server.handle((_req, res) => json(res, 400, { detail: 'y'.repeat(10_000) }))
-    const err = await make().post.execute({ url: '/big-error' }).catch((e) => e)
+    const err = await make()
+      .post.execute({ url: '/big-error' })
+      .catch((e) => e)
     expect(err).toBeInstanceOf(NonRetryableError)
     expect(err.cause.body).toHaveLength(1024)
     expect(err.cause.body.startsWith('{"detail":"yyy')).toBe(true)
@@ -90,7 +96,9 @@ describe('retries', () => {
     await expect(make().get.execute({ url: '/drop' })).resolves.toMatchObject({ status: 200, body: 'ok' })
     const start2 = server.requests.length
     server.handle((req) => req.socket.destroy())
-    const err = await make().post.execute({ url: '/drop' }).catch((e) => e)
+    const err = await make()
+      .post.execute({ url: '/drop' })
+      .catch((e) => e)
     expect(err).toBeInstanceOf(NonRetryableError)
     expect(err.message).toMatch(/not retried: POST is not idempotent and no idempotency-key header was sent/)
     expect(server.requests.length - start2).toBe(1)
@@ -100,7 +108,9 @@ describe('retries', () => {
 describe('Retry-After', () => {
   it('429 with Retry-After in seconds throws RetryAfterError with that many ms', async () => {
     sequence([429], { 'retry-after': '7' })
-    const err = await make().get.attempt({ url: '/limited' }, { idempotencyKey: 'k', attempt: 1 }).catch((e) => e)
+    const err = await make()
+      .get.attempt({ url: '/limited' }, { idempotencyKey: 'k', attempt: 1 })
+      .catch((e) => e)
     expect(err).toBeInstanceOf(RetryAfterError)
     expect(err.retryAfterMs).toBe(7000)
     expect(httpStatusOf(err)).toBe(429)
@@ -108,7 +118,9 @@ describe('Retry-After', () => {
 
   it('an HTTP date becomes the ms until then', async () => {
     sequence([503], { 'retry-after': new Date(Date.now() + 5000).toUTCString() })
-    const err = await make().get.attempt({ url: '/limited' }, { idempotencyKey: 'k', attempt: 1 }).catch((e) => e)
+    const err = await make()
+      .get.attempt({ url: '/limited' }, { idempotencyKey: 'k', attempt: 1 })
+      .catch((e) => e)
     expect(err).toBeInstanceOf(RetryAfterError)
     expect(err.retryAfterMs).toBeGreaterThan(3000)
     expect(err.retryAfterMs).toBeLessThanOrEqual(5000)
@@ -134,7 +146,9 @@ describe('Retry-After', () => {
 describe('idempotency keys', () => {
   it('POST is not retried without an idempotency key', async () => {
     const count = sequence([503, 503])
-    const err = await make().post.execute({ url: '/charge', body: { type: 'json', data: { cents: 100 } } }).catch((e) => e)
+    const err = await make()
+      .post.execute({ url: '/charge', body: { type: 'json', data: { cents: 100 } } })
+      .catch((e) => e)
     expect(err).toBeInstanceOf(NonRetryableError)
     expect(err.message).toMatch(/answered 503; not retried/)
     expect(count()).toBe(1)
@@ -147,7 +161,11 @@ describe('idempotency keys', () => {
     const out = await http.post.execute({ url: '/charge', body: { type: 'json', data: 1 } }, { idempotencyKey: 'run-1:charge#1' })
     expect(out.status).toBe(200)
     expect(count()).toBe(3)
-    expect(server.requests.slice(-3).map((r) => r.headers['idempotency-key'])).toEqual(['run-1:charge#1', 'run-1:charge#1', 'run-1:charge#1'])
+    expect(server.requests.slice(-3).map((r) => r.headers['idempotency-key'])).toEqual([
+      'run-1:charge#1',
+      'run-1:charge#1',
+      'run-1:charge#1',
+    ])
   })
 
   it('a fresh key per call standalone, stable across its attempts; per-request switch and header name', async () => {
@@ -168,7 +186,9 @@ describe('idempotency keys', () => {
 
   it('input idempotencyKey: false turns the option off for one request', async () => {
     const count = sequence([503])
-    await expect(make({ sendIdempotencyKey: true }).post.execute({ url: '/a', idempotencyKey: false })).rejects.toBeInstanceOf(NonRetryableError)
+    await expect(make({ sendIdempotencyKey: true }).post.execute({ url: '/a', idempotencyKey: false })).rejects.toBeInstanceOf(
+      NonRetryableError,
+    )
     expect(count()).toBe(1)
   })
 })
@@ -177,7 +197,9 @@ describe('timeouts and size limits', () => {
   it('a server that never answers: the total timeout aborts the attempt with a TimeoutError', async () => {
     server.handle(() => {})
     const started = Date.now()
-    const err = await make({ retry: false, timeouts: { total: 150 } }).get.execute({ url: '/hang' }).catch((e) => e)
+    const err = await make({ retry: false, timeouts: { total: 150 } })
+      .get.execute({ url: '/hang' })
+      .catch((e) => e)
     expect(err).toBeInstanceOf(TimeoutError)
     expect(err.message).toMatch(/timed out after 150 ms \(timeouts.total\)/)
     expect(Date.now() - started).toBeLessThan(2000)
@@ -185,7 +207,9 @@ describe('timeouts and size limits', () => {
 
   it('headers timeout', async () => {
     server.handle(() => {})
-    const err = await make({ retry: false, timeouts: { headers: 100 } }).get.execute({ url: '/hang' }).catch((e) => e)
+    const err = await make({ retry: false, timeouts: { headers: 100 } })
+      .get.execute({ url: '/hang' })
+      .catch((e) => e)
     expect(err).toBeInstanceOf(TimeoutError)
     expect(err.timeoutMs).toBe(100)
     expect(err.message).toMatch(/no response headers within 100 ms/)
@@ -194,7 +218,9 @@ describe('timeouts and size limits', () => {
   it('headers timeout on a POST without a key is not retried', async () => {
     server.handle(() => {})
     const before = server.requests.length
-    const err = await make({ timeouts: { headers: 80 } }).post.execute({ url: '/hang' }).catch((e) => e)
+    const err = await make({ timeouts: { headers: 80 } })
+      .post.execute({ url: '/hang' })
+      .catch((e) => e)
     expect(err).toBeInstanceOf(NonRetryableError)
     expect(err.cause).toBeInstanceOf(TimeoutError)
     expect(server.requests.length - before).toBe(1)
@@ -205,7 +231,9 @@ describe('timeouts and size limits', () => {
       res.writeHead(200, { 'content-type': 'text/plain' })
       res.write('partial')
     })
-    const err = await make({ retry: false, timeouts: { body: '100ms' } }).get.execute({ url: '/stall' }).catch((e) => e)
+    const err = await make({ retry: false, timeouts: { body: '100ms' } })
+      .get.execute({ url: '/stall' })
+      .catch((e) => e)
     expect(err).toBeInstanceOf(TimeoutError)
     expect(err.message).toMatch(/body stalled for 100 ms/)
   })

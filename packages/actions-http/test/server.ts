@@ -9,7 +9,7 @@ export interface SeenRequest {
   body: Buffer
 }
 
-export type Handler = (req: IncomingMessage & { body: Buffer }, res: ServerResponse, n: number) => void | Promise<void>
+export type Handler = (req: IncomingMessage & { body: Buffer }, res: ServerResponse, n: number) => unknown
 
 /** A real node:http server on 127.0.0.1, port 0, that records every request and every connection. */
 export interface TestServer {
