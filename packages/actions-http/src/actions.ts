@@ -67,7 +67,7 @@ const urlCheck =
  * @example
  * ```ts
  * const github = httpActions({
- *   name: 'github',
+ *   namespace: 'github',
  *   baseUrl: 'https://api.github.com',
  *   auth: { type: 'bearer', token: () => process.env.GITHUB_TOKEN! },
  *   retry: { retries: 5, minTimeout: 500 },
@@ -90,7 +90,7 @@ export const httpActions = (options: HttpActionsOptions = {}): HttpActions => {
 
   const make = <I>(verb: string, schema: (typeof schemas)[keyof typeof schemas], method?: HttpMethod): Action<I, HttpResponse> =>
     action.create({
-      id: `${resolved.name}.${verb}`,
+      id: `${resolved.namespace}.${verb}`,
       description: DESCRIPTIONS[verb] as string,
       input: schema,
       output: responseSchema,
@@ -113,7 +113,7 @@ export const httpActions = (options: HttpActionsOptions = {}): HttpActions => {
     ...actions,
     all,
     plugin: definePlugin({
-      name: `@do-sdk/actions-http:${resolved.name}`,
+      name: resolved.namespace === 'http' ? '@do-sdk/actions-http' : `@do-sdk/actions-http:${resolved.namespace}`,
       setup(ctx) {
         for (const a of all) ctx.registerAction(a)
       },

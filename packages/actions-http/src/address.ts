@@ -53,13 +53,6 @@ const ipv6Value = (ip: string): bigint => {
   return groups.reduce((acc, g) => (acc << 16n) | BigInt(Number.parseInt(g, 16)), 0n)
 }
 
-/** Formats an address the way Node prints a socket's remoteAddress for IPv4; compact enough for IPv6. */
-export const formatAddress = ({ family, value }: ParsedAddress): string => {
-  if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 0xffn)).join('.')
-  const groups = [112n, 96n, 80n, 64n, 48n, 32n, 16n, 0n].map((s) => ((value >> s) & 0xffffn).toString(16))
-  return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::')
-}
-
 /** A network: base address and prefix length. */
 export interface Cidr {
   family: 4 | 6

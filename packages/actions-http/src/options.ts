@@ -29,8 +29,11 @@ export interface HttpTimeouts {
 
 /** Options of {@link httpActions}. Validated at once: a bad one throws an `InvalidArgumentError` naming it. */
 export interface HttpActionsOptions {
-  /** Prefix of the action ids (`<name>.request`, `<name>.get`, …) and the plugin name; letters, digits, `. _ - : @ /`. @default 'http' */
-  name?: string
+  /**
+   * Prefix of the action ids (`<namespace>.request`, `<namespace>.get`, …); give each instance its own
+   * (`github.get`, `stripe.post`). Letters, digits, `. _ - : @ /`. @default 'http'
+   */
+  namespace?: string
   /** Absolute http(s) URL that relative `url`s are appended to: `https://api.example.com/v1` + `/users` → `https://api.example.com/v1/users`. */
   baseUrl?: string
   /** Headers sent with every request; an input header of the same name (any case) wins. */
@@ -73,7 +76,7 @@ const secretSchema = z.union([z.string().min(1).regex(HEADER_VALUE, 'must not co
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' })
 
 const optionsSchema = z.strictObject({
-  name: z
+  namespace: z
     .string()
     .regex(/^[A-Za-z0-9._\-:@/]{1,100}$/, 'must be 1-100 letters, digits or . _ - : @ /')
     .optional(),
@@ -145,7 +148,7 @@ const optionsSchema = z.strictObject({
 
 /** Options after validation, with defaults applied and durations in ms. */
 export interface ResolvedOptions {
-  name: string
+  namespace: string
   baseUrl?: URL
   headers: Record<string, string>
   auth?: HttpAuth
@@ -171,12 +174,12 @@ export const resolveOptions = (options: HttpActionsOptions = {}): ResolvedOption
   if (!result.success) {
     const issue = result.error.issues[0] as z.core.$ZodIssue
     const path = formatPath(issue.path) || '(options)'
-    throw new InvalidArgumentError(`[http] Invalid option "${path}" of httpActions: ${issue.message}`, { cause: result.error })
+    throw new InvalidArgumentError(`[http] Invalid option "${path}": ${issue.message}`, { cause: result.error })
   }
   const o = result.data
   const ms = (value: Duration | undefined, fallback: number) => (value === undefined ? fallback : toMs(value))
   return {
-    name: o.name ?? 'http',
+    namespace: o.namespace ?? 'http',
     baseUrl: o.baseUrl === undefined ? undefined : new URL(o.baseUrl),
     headers: mergeHeaders(o.headers),
     auth: o.auth as HttpAuth | undefined,

@@ -5,7 +5,7 @@ import { type HttpActionsOptions, httpActions } from '../src/index.js'
 const invalid = (options: unknown, option: string, message: RegExp) => {
   const attempt = () => httpActions(options as HttpActionsOptions)
   expect(attempt).toThrow(InvalidArgumentError)
-  expect(attempt).toThrow(`Invalid option "${option}" of httpActions`)
+  expect(attempt).toThrow(`[do-sdk] [http] Invalid option "${option}": `)
   expect(attempt).toThrow(message)
 }
 
@@ -14,7 +14,7 @@ describe('httpActions options', () => {
     invalid({ baseUrl: 'ftp://files.example.com' }, 'baseUrl', /absolute http\(s\) URL/)
     invalid({ baseUrl: '/relative' }, 'baseUrl', /absolute http\(s\) URL/)
     invalid({ baseUrl: 'https://u:p@api.example.com' }, 'baseUrl', /credentials/)
-    invalid({ name: 'has space' }, 'name', /letters, digits/)
+    invalid({ namespace: 'has space' }, 'namespace', /letters, digits/)
     invalid({ maxRedirects: -1 }, 'maxRedirects', />=0/)
     invalid({ maxRedirects: 1.5 }, 'maxRedirects', /expected int/)
     invalid({ maxResponseBytes: 0 }, 'maxResponseBytes', />0/)
@@ -46,7 +46,7 @@ describe('httpActions options', () => {
   })
 
   it('returns named actions with ids under its name, and a plugin that registers them all', async () => {
-    const github = httpActions({ name: 'github', baseUrl: 'https://api.github.com' })
+    const github = httpActions({ namespace: 'github', baseUrl: 'https://api.github.com' })
     expect(github.all.map((a) => a.id)).toEqual([
       'github.request',
       'github.get',
@@ -62,7 +62,9 @@ describe('httpActions options', () => {
     expect(github.plugin.name).toBe('@do-sdk/actions-http:github')
     await github.plugin.setup({ registerAction: (a: { id: string }) => registered.push(a.id), on: () => () => {}, log: console } as never)
     expect(registered).toEqual(github.all.map((a) => a.id))
-    expect(httpActions().request.id).toBe('http.request')
+    const plain = httpActions()
+    expect(plain.request.id).toBe('http.request')
+    expect(plain.plugin.name).toBe('@do-sdk/actions-http')
     await github.close()
   })
 
