@@ -1,1 +1,5 @@
-export {}
+export { ATTR, EVENT } from './attributes.js'
+export type { OtelPlugin, OtelPluginOptions } from './otel-plugin.js'
+export { otelPlugin } from './otel-plugin.js'
+export type { TraceCarrier } from './trace-context.js'
+export { traceCarrier } from './trace-context.js'
