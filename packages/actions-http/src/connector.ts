@@ -23,10 +23,10 @@ const unbracket = (host: string) => (host.startsWith('[') && host.endsWith(']') 
  * A DNS lookup that drops refused answers and fails with a {@link BlockedAddressError} when none is
  * left. The port is not known here, so entries with a port match; the socket check enforces them.
  */
-const guardedLookup =
-  (policy: AddressPolicy): LookupFunction =>
+export const guardedLookup =
+  (policy: AddressPolicy, resolve: typeof dnsLookup = dnsLookup): LookupFunction =>
   (hostname, options, callback) => {
-    dnsLookup(hostname, { ...options, all: true }, (err, answers: LookupAddress[]) => {
+    resolve(hostname, { ...options, all: true }, (err, answers: LookupAddress[]) => {
       if (err) return callback(err, '', 0)
       const refusals = answers.map((a) => policy.check(hostname, a.address))
       const allowed = answers.filter((_, i) => refusals[i] === null)
