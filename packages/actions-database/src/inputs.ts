@@ -75,6 +75,9 @@ export interface QueryInput {
   params?: Params
 }
 
+/** Rows one insert or upsert may write (one statement; drivers cap bound parameters). */
+const MAX_ROWS_PER_WRITE = 1000
+
 type Check = z.core.$RefinementCtx
 type Path = (string | number)[]
 
@@ -85,7 +88,7 @@ export const inputSchemas = (dialect: Dialect, allow: AllowList | undefined, max
   const table = allow ? z.enum([...allow.keys()] as [string, ...string[]]) : identifier
   const returning = z.union([z.literal('*'), z.array(identifier).min(1)]).optional()
   const where = z.record(identifier, condition).optional()
-  const rows = z.array(row).min(1).max(maxRows).optional()
+  const rows = z.array(row).min(1).max(MAX_ROWS_PER_WRITE).optional()
 
   const columnsAllowed = (ctx: Check, t: string, refs: [Path, string][]) => {
     const cols = allow?.get(t)

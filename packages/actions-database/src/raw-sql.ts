@@ -89,14 +89,19 @@ export const tokenize = (sql: string, dialect: Dialect): Token[] => {
       throw new RawSqlError('holds more than one statement: run one statement per query', ['sql'])
     }
     if (skipTo !== -1) {
-      text += sql.slice(i, skipTo)
+      // After the closing ";" only comments and blanks remain: they are dropped with it.
+      if (!ended) text += sql.slice(i, skipTo)
       i = skipTo
+      continue
+    }
+    if (ended || sql[i] === ';') {
+      ended = true
+      i++
       continue
     }
     const ch = sql[i]
     const numbered = ch === '$' ? /^\$(\d+)/.exec(sql.slice(i)) : null
     const named = ch === ':' && sql[i - 1] !== ':' ? /^:([A-Za-z_][A-Za-z0-9_]*)/.exec(sql.slice(i)) : null
-    if (ch === ';') ended = true
     if (ch === '?' || numbered || named) {
       flush()
       if (ch === '?') tokens.push({ kind: 'q' })

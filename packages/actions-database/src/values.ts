@@ -27,10 +27,12 @@ export const columnValue = z.union([scalar, json], {
 export const row = z.record(identifier, columnValue)
 
 /** The value handed to the driver: JSON encoded explicitly, and what better-sqlite3 cannot bind turned into what it can. */
-export const bind = (value: ColumnValue, dialect: Dialect): string | number | null | Date | boolean => {
+export const bind = (value: ColumnValue, dialect: Dialect): string | number | bigint | null | Date | boolean => {
   if (value !== null && typeof value === 'object' && !(value instanceof Date)) return JSON.stringify(value.$json)
   if (dialect === 'sqlite') {
-    if (typeof value === 'boolean') return value ? 1 : 0
+    // better-sqlite3 binds every JS number as a REAL: 1 would be stored as '1.0' in a TEXT column.
+    if (typeof value === 'boolean') return value ? 1n : 0n
+    if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value)
     if (value instanceof Date) return value.toISOString()
   }
   return value

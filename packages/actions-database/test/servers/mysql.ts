@@ -84,6 +84,8 @@ export const startMysql = async (): Promise<MysqlServer> => {
         '--innodb-flush-log-at-trx-commit=0',
         '--innodb-doublewrite=0',
         '--innodb-buffer-pool-size=32M',
+        '--character-set-server=utf8mb4',
+        '--collation-server=utf8mb4_unicode_ci',
         ...user,
       ],
       { stdio: 'ignore' },

@@ -1,0 +1,59 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { Kysely, SqliteDialect } from 'kysely'
+import { expect, it } from 'vitest'
+import { databaseActions } from '../src/index.js'
+import type { Harness } from './suite/context.js'
+import { defineDatabaseSuite } from './suite/index.js'
+
+const start = async (): Promise<Harness> => {
+  const dir = mkdtempSync(join(tmpdir(), 'do-sdk-sqlite-'))
+  const path = join(dir, 'test.db')
+  const direct = new Database(path)
+  const kysely = new Kysely<any>({ dialect: new SqliteDialect({ database: new Database(path) }) })
+  return {
+    dialect: 'sqlite',
+    options: { dialect: 'sqlite', path },
+    altOptions: { dialect: 'sqlite', db: kysely },
+    exec: async (sql) => {
+      const statement = direct.prepare(sql)
+      if (statement.reader) return statement.all() as Record<string, unknown>[]
+      statement.run()
+      return []
+    },
+    // Another connection holds an exclusive lock: every attempt gets SQLITE_BUSY at once.
+    transient: async () => {
+      const locker = new Database(path)
+      locker.exec('BEGIN EXCLUSIVE')
+      return {
+        options: { dialect: 'sqlite', path, busyTimeoutMs: 0 },
+        release: async () => {
+          locker.exec('ROLLBACK')
+          locker.close()
+        },
+      }
+    },
+    stop: async () => {
+      direct.close()
+      await kysely.destroy()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+defineDatabaseSuite({ dialect: 'sqlite', start }, (t) => {
+  it('leaves a Kysely instance it was given open on close()', async () => {
+    const options = t.harness.altOptions as { db: Kysely<any> }
+    const pack = databaseActions({ dialect: 'sqlite', db: options.db })
+    await pack.close()
+    expect(await options.db.selectFrom('users').selectAll().execute()).toEqual([])
+  })
+
+  it('binds booleans and Dates as SQLite stores them (1/0, ISO text)', async () => {
+    const at = new Date('2025-01-02T03:04:05.678Z')
+    await t.db.insert.execute({ table: 'events', rows: [{ label: at }, { label: true }] })
+    expect(await t.harness.exec('SELECT label FROM events ORDER BY id')).toEqual([{ label: at.toISOString() }, { label: '1' }])
+  })
+})
