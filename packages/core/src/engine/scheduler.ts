@@ -101,9 +101,9 @@ export class Scheduler {
     const e = this.engine
     for (;;) {
       const now = e.clock.now()
-      // A single-process engine owns every lease on its store: runs held by a previous (dead)
-      // incarnation are taken at once instead of after their lease expires.
-      const horizon = e.multiProcess ? now : now + e.leaseMs
+      // Entries up to one lease ahead: runs this engine id held in a previous (dead) incarnation, and
+      // on a single-process store every held run, are taken at once instead of after their lease.
+      const horizon = now + e.leaseMs
       const due = await e.store.list(keys.duePrefix, { before: keys.dueBefore(horizon), limit: 200 })
       let claimed = 0
       for (const entry of due) {
@@ -146,7 +146,7 @@ export class Scheduler {
     const leaseLive = record.owner !== undefined && (record.leaseUntil ?? 0) > now
     const mine = record.owner === e.engineId
     if (leaseLive && !mine && e.multiProcess) return false
-    if (at > now && !record.owner) return false
+    if (at > now && !(record.owner && (mine || !e.multiProcess))) return false
     return e.claim(record, got.version, entry)
   }
 

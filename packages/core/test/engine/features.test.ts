@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
+import { newStore, testEngine } from './fixtures.js'
 import { virtualClock } from '../../src/engine/clock.js'
 import { action, CancelledError, memoryStore, SizeLimitError, workflow } from '../../src/index.js'
-import { createTestEngine } from '../../src/testing/test-engine.js'
 
 describe('children and cancellation', () => {
   it('invokes a child workflow and returns its output', async () => {
@@ -15,7 +15,7 @@ describe('children and cancellation', () => {
       },
     })
     const parent = workflow.create({ id: 'parent', run: async ({ step }) => (await step.invoke(child, { n: 21 })) + 1 })
-    const engine = createTestEngine({ workflows: [parent, child] })
+    const engine = testEngine({ workflows: [parent, child] })
     await engine.start()
     const run = await engine.trigger(parent, undefined, { id: 'p1' })
     await engine.settle()
@@ -45,7 +45,7 @@ describe('children and cancellation', () => {
     })
     const child = workflow.create({ id: 'hanging-child', run: async ({ step }) => step.run(hang, {}) })
     const parent = workflow.create({ id: 'parent2', run: async ({ step }) => step.invoke(child, undefined) })
-    const engine = createTestEngine({ workflows: [parent, child] })
+    const engine = testEngine({ workflows: [parent, child] })
     await engine.start()
     const run = await engine.trigger(parent, undefined, { id: 'p2' })
     await running
@@ -79,7 +79,7 @@ describe('retry of a failed run', () => {
         )
       },
     })
-    const engine = createTestEngine({ workflows: [wf] })
+    const engine = testEngine({ workflows: [wf] })
     await engine.start()
     const run = await engine.trigger(wf, undefined)
     await engine.settle()
@@ -109,13 +109,13 @@ describe('values, state and the store', () => {
       },
     })
     const clock = virtualClock()
-    const store = memoryStore({ now: clock.now })
-    const first = createTestEngine({ workflows: [wf], store, clock })
+    const store = newStore(clock)
+    const first = testEngine({ workflows: [wf], store, clock })
     await first.start()
     const run = await first.trigger(wf, undefined)
     await first.settle()
     await first.stop()
-    const second = createTestEngine({ workflows: [wf], store, clock })
+    const second = testEngine({ workflows: [wf], store, clock })
     await second.start()
     await second.signal(run.id, 'go')
     await second.settle()
@@ -140,7 +140,7 @@ describe('values, state and the store', () => {
         }
       },
     })
-    const engine = createTestEngine({ workflows: [wf] })
+    const engine = testEngine({ workflows: [wf] })
     await engine.start()
     const run = await engine.trigger(wf, undefined)
     await engine.settle()
@@ -151,7 +151,7 @@ describe('values, state and the store', () => {
 
   it('refuses a step result over the size limit, naming the step', async () => {
     const wf = workflow.create({ id: 'big', run: async ({ step }) => step.run('huge', () => 'x'.repeat(2_000), { retry: false }) })
-    const engine = createTestEngine({ workflows: [wf], limits: { stepBytes: 1_000 } })
+    const engine = testEngine({ workflows: [wf], limits: { stepBytes: 1_000 } })
     await engine.start()
     const run = await engine.trigger(wf, undefined)
     await engine.settle()
@@ -175,7 +175,7 @@ describe('values, state and the store', () => {
         return got
       },
     })
-    const engine = createTestEngine({ workflows: [wf] })
+    const engine = testEngine({ workflows: [wf] })
     await engine.start()
     const run = await engine.trigger(wf, undefined)
     await engine.settle()
@@ -194,7 +194,7 @@ describe('listing and retention', () => {
   it('lists runs by workflow and status, a page at a time', async () => {
     const a = workflow.create({ id: 'wf-a', run: async ({ step }) => step.waitForEvent('x') })
     const b = workflow.create({ id: 'wf-b', run: async () => 'done' })
-    const engine = createTestEngine({ workflows: [a, b] })
+    const engine = testEngine({ workflows: [a, b] })
     await engine.start()
     for (let i = 0; i < 5; i++) await engine.trigger(a, undefined, { id: `a-${i}` })
     for (let i = 0; i < 3; i++) await engine.trigger(b, undefined, { id: `b-${i}` })
@@ -209,10 +209,10 @@ describe('listing and retention', () => {
   })
 
   it('removes finished runs after the retention period, journal included', async () => {
-    const store = memoryStore()
+    const store = newStore()
     const clock = virtualClock()
     const wf = workflow.create({ id: 'short-lived', run: async ({ step }) => step.run('s', () => 1) })
-    const engine = createTestEngine({ workflows: [wf], store: memoryStore({ now: clock.now }), clock, retention: '1d' })
+    const engine = testEngine({ workflows: [wf], store: newStore(clock), clock, retention: '1d' })
     void store
     await engine.start()
     const run = await engine.trigger(wf, undefined)

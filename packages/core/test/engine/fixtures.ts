@@ -45,3 +45,32 @@ export const makeOnboarding = () => {
 }
 
 export const jane = { userId: 'usr_12345', email: 'jane.doe@example.com', name: 'Jane Doe' }
+
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Datastore } from '../../src/index.js'
+import { memoryStore } from '../../src/index.js'
+import { type VirtualClock, virtualClock } from '../../src/engine/clock.js'
+import { createTestEngine, type TestEngineOptions } from '../../src/testing/test-engine.js'
+
+/**
+ * The engine suite runs on every adapter: `DO_SDK_ENGINE_STORE` = memory (default) | keyv | sqlite | redis
+ * (vitest.config.ts defines one project per adapter). Each call gives a fresh, empty store.
+ */
+export const storeKind = process.env.DO_SDK_ENGINE_STORE ?? 'memory'
+let counter = 0
+type Factory = (clock?: VirtualClock) => Datastore
+let factory: Factory = (clock) => memoryStore(clock ? { now: clock.now } : {})
+export const setStoreFactory = (f: Factory) => {
+  factory = f
+}
+export const newStore = (clock?: VirtualClock): Datastore => factory(clock)
+export const uniqueName = () => `t${process.pid}x${++counter}x${Math.random().toString(36).slice(2, 8)}`
+export const tempDir = () => mkdtempSync(join(tmpdir(), 'do-engine-'))
+
+/** A test engine on the suite's store kind; engines in one test share an id, as one restarted process would. */
+export const testEngine = (options: TestEngineOptions = {}) => {
+  const clock = options.clock ?? virtualClock()
+  return createTestEngine({ engineId: 'test-engine', ...options, clock, store: options.store ?? newStore(clock) })
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { newStore, testEngine } from './fixtures.js'
 import { virtualClock } from '../../src/engine/clock.js'
 import { action, definePlugin, HookError, memoryStore, NonRetryableError, workflow } from '../../src/index.js'
-import { createTestEngine } from '../../src/testing/test-engine.js'
 
 const greet = action.create({ id: 'greet', description: 'Greets.', retry: false, execute: ({ name }: { name: string }) => `hello ${name}` })
 const greeter = workflow.create({
@@ -16,7 +16,7 @@ const greeter = workflow.create({
 describe('observers', () => {
   it('see every lifecycle event in order, with replayed steps marked', async () => {
     const clock = virtualClock()
-    const store = memoryStore({ now: clock.now })
+    const store = newStore(clock)
     const events: string[] = []
     const record = (engine: ReturnType<typeof createTestEngine>) => {
       for (const name of [
@@ -36,13 +36,13 @@ describe('observers', () => {
         })
       }
     }
-    const first = createTestEngine({ workflows: [greeter], store, clock })
+    const first = testEngine({ workflows: [greeter], store, clock })
     record(first)
     await first.start()
     const run = await first.trigger(greeter, undefined)
     await first.settle()
     await first.stop()
-    const second = createTestEngine({ workflows: [greeter], store, clock })
+    const second = testEngine({ workflows: [greeter], store, clock })
     record(second)
     await second.start()
     await second.signal(run.id, 'go')
@@ -66,7 +66,7 @@ describe('observers', () => {
   })
 
   it('a throwing or slow observer is reported and never breaks or stalls the run', async () => {
-    const engine = createTestEngine({ workflows: [greeter] })
+    const engine = testEngine({ workflows: [greeter] })
     const errors: string[] = []
     engine.hooks.on('step:complete', () => {
       throw new Error('observer bug')
@@ -85,7 +85,7 @@ describe('observers', () => {
   })
 
   it('refuses unknown hook names and returns an unregister function', () => {
-    const engine = createTestEngine({ workflows: [greeter] })
+    const engine = testEngine({ workflows: [greeter] })
     expect(() => engine.hooks.on('step:done' as never, () => {})).toThrow(HookError)
     const off = engine.hooks.on('step:start', () => {})
     expect(engine.hooks.has('step:start')).toBe(true)
@@ -96,7 +96,7 @@ describe('observers', () => {
 
 describe('interceptors', () => {
   const runWith = async (plugin: ReturnType<typeof definePlugin>) => {
-    const engine = createTestEngine({ workflows: [greeter], plugins: [plugin] })
+    const engine = testEngine({ workflows: [greeter], plugins: [plugin] })
     await engine.start()
     const run = await engine.trigger(greeter, undefined)
     await engine.signal(run.id, 'go')
@@ -178,7 +178,7 @@ describe('interceptors', () => {
 
   it('closes plugin registration after start()', async () => {
     let saved: Parameters<Parameters<typeof definePlugin>[0]['setup']>[0] | undefined
-    const engine = createTestEngine({ workflows: [greeter], plugins: [definePlugin({ name: 'late', setup: (ctx) => void (saved = ctx) })] })
+    const engine = testEngine({ workflows: [greeter], plugins: [definePlugin({ name: 'late', setup: (ctx) => void (saved = ctx) })] })
     await engine.start()
     expect(() => saved?.on('step:start', () => {})).toThrowError(/closed after engine.start/)
     expect(() => engine.hooks.wrap('step', (_c, n) => n())).toThrow(HookError)

@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { virtualClock } from '../../src/engine/clock.js'
 import { memoryStore } from '../../src/index.js'
-import { createTestEngine } from '../../src/testing/test-engine.js'
-import { jane, makeOnboarding } from './fixtures.js'
+import { jane, makeOnboarding, newStore, testEngine } from './fixtures.js'
 
 describe('the onboarding story', () => {
   it('runs end to end: email, state, wait for the click, sleep, profile', async () => {
     const { calls, onboarding } = makeOnboarding()
-    const engine = createTestEngine({ workflows: [onboarding] })
+    const engine = testEngine({ workflows: [onboarding] })
     await engine.start()
     const run = await engine.trigger(onboarding, jane, { id: 'onboarding:usr_12345' })
     await engine.settle()
@@ -47,8 +46,8 @@ describe('the onboarding story', () => {
   it('survives a crash in the middle of the wait and of the sleep: a new engine on the same store finishes', async () => {
     const { calls, onboarding } = makeOnboarding()
     const clock = virtualClock()
-    const store = memoryStore({ now: clock.now })
-    const first = createTestEngine({ workflows: [onboarding], store, clock })
+    const store = newStore(clock)
+    const first = testEngine({ workflows: [onboarding], store, clock })
     await first.start()
     const run = await first.trigger(onboarding, jane, { id: 'onboarding:usr_12345' })
     await first.settle()
@@ -56,7 +55,7 @@ describe('the onboarding story', () => {
     first.kill()
 
     // The click arrives while no engine runs: it is buffered.
-    const second = createTestEngine({ workflows: [onboarding], store, clock })
+    const second = testEngine({ workflows: [onboarding], store, clock })
     await second.signal(run.id, 'email.clicked', { at: 2 })
     await second.start()
     await second.settle()
@@ -64,7 +63,7 @@ describe('the onboarding story', () => {
     await second.advance('30m')
     second.kill()
 
-    const third = createTestEngine({ workflows: [onboarding], store, clock })
+    const third = testEngine({ workflows: [onboarding], store, clock })
     await third.start()
     await third.advance('30m')
     const info = await third.getRun(run.id)
@@ -76,7 +75,7 @@ describe('the onboarding story', () => {
 
   it('times out the wait after 3 days and goes on with null', async () => {
     const { onboarding } = makeOnboarding()
-    const engine = createTestEngine({ workflows: [onboarding] })
+    const engine = testEngine({ workflows: [onboarding] })
     await engine.start()
     const run = await engine.trigger(onboarding, jane)
     await engine.settle()

@@ -11,19 +11,18 @@ import {
   ValidationError,
   workflow,
 } from '../../src/index.js'
-import { createTestEngine } from '../../src/testing/test-engine.js'
-import { jane, makeOnboarding } from './fixtures.js'
+import { jane, makeOnboarding, newStore, testEngine } from './fixtures.js'
 
 const shared = () => {
   const clock = virtualClock()
-  return { clock, store: memoryStore({ now: clock.now }) }
+  return { clock, store: newStore(clock) }
 }
 
 describe('1. exactly-once commit', () => {
   it('re-attempts an action that returned but was not committed, once, with the same idempotency key', async () => {
     const { calls, onboarding } = makeOnboarding()
     const { clock, store } = shared()
-    const first = createTestEngine({ workflows: [onboarding], store, clock, crashBeforeCommit: 'send-welcome-email#1' })
+    const first = testEngine({ workflows: [onboarding], store, clock, crashBeforeCommit: 'send-welcome-email#1' })
     await first.start()
     const run = await first.trigger(onboarding, jane, { id: 'onboarding:usr_1' })
     await first.settle()
@@ -31,7 +30,7 @@ describe('1. exactly-once commit', () => {
     expect(calls.email).toHaveLength(1)
     expect((await first.getRun(run.id).catch(() => null))?.steps ?? []).toEqual([])
 
-    const second = createTestEngine({ workflows: [onboarding], store, clock })
+    const second = testEngine({ workflows: [onboarding], store, clock })
     await second.start()
     await second.settle()
     expect(calls.email).toEqual([
@@ -47,7 +46,7 @@ describe('1. exactly-once commit', () => {
   it('never re-runs a committed step when the crash comes later', async () => {
     const { calls, onboarding } = makeOnboarding()
     const { clock, store } = shared()
-    const first = createTestEngine({ workflows: [onboarding], store, clock, crashBeforeCommit: 'create-profile#1' })
+    const first = testEngine({ workflows: [onboarding], store, clock, crashBeforeCommit: 'create-profile#1' })
     await first.start()
     const run = await first.trigger(onboarding, jane)
     await first.settle()
@@ -56,7 +55,7 @@ describe('1. exactly-once commit', () => {
     await first.advance('1h')
     expect(first.crashed).toBe(true)
     expect(calls.profile).toBe(1)
-    const second = createTestEngine({ workflows: [onboarding], store, clock })
+    const second = testEngine({ workflows: [onboarding], store, clock })
     await second.start()
     await second.settle()
     expect((await second.getRun(run.id)).status).toBe('completed')
@@ -70,11 +69,11 @@ describe('2. no torn state', () => {
   it('a crash before a setState commit leaves neither the step nor the state', async () => {
     const { onboarding } = makeOnboarding()
     const { clock, store } = shared()
-    const first = createTestEngine({ workflows: [onboarding], store, clock, crashBeforeCommit: 'setState#1' })
+    const first = testEngine({ workflows: [onboarding], store, clock, crashBeforeCommit: 'setState#1' })
     await first.start()
     const run = await first.trigger(onboarding, jane)
     await first.settle()
-    const reader = createTestEngine({ workflows: [onboarding], store, clock })
+    const reader = testEngine({ workflows: [onboarding], store, clock })
     const info = await reader.getRun(run.id)
     expect(info.state).toMatchObject({ status: 'registered', welcomeEmailSent: false })
     expect(info.steps.map((s) => s.id)).toEqual(['send-welcome-email#1'])
@@ -99,7 +98,7 @@ describe('3. durable time and events', () => {
         return got
       },
     })
-    const engine = createTestEngine({ workflows: [wf] })
+    const engine = testEngine({ workflows: [wf] })
     await engine.start()
     const run = await engine.trigger(wf, undefined)
     await engine.settle()
@@ -121,7 +120,7 @@ describe('3. durable time and events', () => {
       },
     })
     const { clock, store } = shared()
-    const first = createTestEngine({ workflows: [wf], store, clock })
+    const first = testEngine({ workflows: [wf], store, clock })
     await first.start()
     const run = await first.trigger(wf, undefined)
     await first.settle()
@@ -129,7 +128,7 @@ describe('3. durable time and events', () => {
     expect((await first.getRun(run.id)).status).toBe('sleeping')
     first.kill()
     clock.advance(5 * 86_400_000)
-    const second = createTestEngine({ workflows: [wf], store, clock })
+    const second = testEngine({ workflows: [wf], store, clock })
     const fired: number[] = []
     second.hooks.on('timer:fire', (e) => {
       fired.push(e.lateMs)
@@ -169,13 +168,13 @@ describe('4. deterministic replay', () => {
 
   it('stops a run whose journal no longer fits the code with a NonDeterminismError naming the step', async () => {
     const { clock, store } = shared()
-    const first = createTestEngine({ workflows: [build('fetch-user')], store, clock })
+    const first = testEngine({ workflows: [build('fetch-user')], store, clock })
     await first.start()
     const run = await first.trigger(build('fetch-user'), undefined, { id: 'r1' })
     await first.settle()
     await first.stop()
     const renamed = build('load-user')
-    const second = createTestEngine({ workflows: [renamed], store, clock })
+    const second = testEngine({ workflows: [renamed], store, clock })
     await second.start()
     await second.signal(run.id, 'go')
     await second.settle()
@@ -202,12 +201,12 @@ describe('4. deterministic replay', () => {
     const v1 = mk('1')
     const v2 = mk('2')
     const { clock, store } = shared()
-    const first = createTestEngine({ workflows: [v1], store, clock })
+    const first = testEngine({ workflows: [v1], store, clock })
     await first.start()
     const old = await first.trigger(v1, undefined)
     await first.settle()
     await first.stop()
-    const second = createTestEngine({ workflows: [v1, v2], store, clock })
+    const second = testEngine({ workflows: [v1, v2], store, clock })
     await second.start()
     const fresh = await second.trigger(v2, undefined)
     await second.signal(old.id, 'go')
@@ -244,13 +243,13 @@ describe('4. deterministic replay', () => {
       },
     })
     const { clock, store } = shared()
-    const first = createTestEngine({ workflows: [wf], store, clock })
+    const first = testEngine({ workflows: [wf], store, clock })
     await first.start()
     const run = await first.trigger(wf, undefined)
     await first.settle()
     expect(seen).toEqual(['b', 'c', 'a'])
     await first.stop()
-    const second = createTestEngine({ workflows: [wf], store, clock })
+    const second = testEngine({ workflows: [wf], store, clock })
     await second.start()
     await second.signal(run.id, 'go')
     await second.settle()
@@ -263,8 +262,8 @@ describe('4. deterministic replay', () => {
 describe('5. bad input is refused, nothing lost', () => {
   it('refuses an invalid trigger with the zod issues and writes nothing', async () => {
     const { onboarding } = makeOnboarding()
-    const store = memoryStore()
-    const engine = createTestEngine({ workflows: [onboarding], store })
+    const store = newStore()
+    const engine = testEngine({ workflows: [onboarding], store })
     await engine.start()
     const err = await engine.trigger(onboarding, { userId: 1 } as never).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(ValidationError)
@@ -295,7 +294,7 @@ describe('5. bad input is refused, nothing lost', () => {
         }
       },
     })
-    const engine = createTestEngine({ workflows: [wf] })
+    const engine = testEngine({ workflows: [wf] })
     await engine.start()
     const run = await engine.trigger(wf, undefined)
     await engine.settle()
@@ -306,8 +305,8 @@ describe('5. bad input is refused, nothing lost', () => {
 
   it('fails a run whose record is corrupt, and every other run goes on', async () => {
     const { onboarding } = makeOnboarding()
-    const store = memoryStore()
-    const engine = createTestEngine({ workflows: [onboarding], store })
+    const store = newStore()
+    const engine = testEngine({ workflows: [onboarding], store })
     await engine.start()
     const good = await engine.trigger(onboarding, jane, { id: 'good' })
     const bad = await engine.trigger(onboarding, { ...jane, userId: 'u2' }, { id: 'bad' })
@@ -331,7 +330,7 @@ describe('5. bad input is refused, nothing lost', () => {
 describe('6. idempotent triggers', () => {
   it('returns the existing run for an existing id, and runs it once', async () => {
     const { calls, onboarding } = makeOnboarding()
-    const engine = createTestEngine({ workflows: [onboarding] })
+    const engine = testEngine({ workflows: [onboarding] })
     await engine.start()
     const a = await engine.trigger(onboarding, jane, { id: 'onboarding:same' })
     const b = await engine.trigger(onboarding, { ...jane, name: 'Other' }, { id: 'onboarding:same' })
@@ -346,7 +345,7 @@ describe('6. idempotent triggers', () => {
 describe('7. store outages pause, not lose', () => {
   it('pauses runs while the store fails and finishes them when it returns, repeating no step', async () => {
     const clock = virtualClock()
-    const inner = memoryStore({ now: clock.now })
+    const inner = newStore(clock)
     let down = false
     const flaky = {
       ...inner,
@@ -365,7 +364,7 @@ describe('7. store outages pause, not lose', () => {
         return [a, b]
       },
     })
-    const engine = createTestEngine({ workflows: [wf], store: flaky, clock })
+    const engine = testEngine({ workflows: [wf], store: flaky, clock })
     const errors: string[] = []
     engine.hooks.on('error', (e) => {
       errors.push(e.source)
@@ -387,8 +386,8 @@ describe('7. store outages pause, not lose', () => {
 
 describe('8. many processes need a store that supports it', () => {
   it('refuses multiProcess on a single-process store, saying what to use', () => {
-    expect(() => createTestEngine({ store: memoryStore(), multiProcess: true })).toThrow(CapabilityError)
-    expect(() => createTestEngine({ store: memoryStore(), multiProcess: true })).toThrowError(/sqliteStore.*redisStore/)
+    expect(() => testEngine({ store: memoryStore(), multiProcess: true })).toThrow(CapabilityError)
+    expect(() => testEngine({ store: memoryStore(), multiProcess: true })).toThrowError(/sqliteStore.*redisStore/)
   })
 })
 
@@ -407,7 +406,7 @@ describe('retries owned by the engine', () => {
     })
     const wf = workflow.create({ id: 'retry-after', run: async ({ step }) => step.run(limited, {}) })
     const { clock, store } = shared()
-    const first = createTestEngine({ workflows: [wf], store, clock })
+    const first = testEngine({ workflows: [wf], store, clock })
     await first.start()
     const run = await first.trigger(wf, undefined)
     await first.settle()
@@ -415,7 +414,7 @@ describe('retries owned by the engine', () => {
     expect(info.status).toBe('sleeping')
     expect(info.steps[0]).toMatchObject({ id: 'rate-limited#1', status: 'retrying', attempts: 1, until: clock.now() + 3_600_000 })
     first.kill()
-    const second = createTestEngine({ workflows: [wf], store, clock })
+    const second = testEngine({ workflows: [wf], store, clock })
     await second.start()
     await second.advance('59m')
     expect(attempts).toEqual([1])

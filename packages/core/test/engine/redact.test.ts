@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest'
 import { action, memoryStore, workflow } from '../../src/index.js'
+import { newStore, testEngine } from './fixtures.js'
 import { redactor } from '../../src/redact.js'
-import { createTestEngine } from '../../src/testing/test-engine.js'
 
 it('redacts secret fields at any depth and leaves other values untouched', () => {
   const scrub = redactor(['password', /token$/i])
@@ -13,7 +13,7 @@ it('redacts secret fields at any depth and leaves other values untouched', () =>
 })
 
 it('keeps secret fields out of the store, hook payloads and step results, on the first run as on replay', async () => {
-  const store = memoryStore()
+  const store = newStore()
   const login = action.create({
     id: 'login',
     description: 'Returns a session with a token.',
@@ -26,7 +26,7 @@ it('keeps secret fields out of the store, hook payloads and step results, on the
       return { seen: session }
     },
   })
-  const engine = createTestEngine({ workflows: [wf], store, redact: ['password', /token/i] })
+  const engine = testEngine({ workflows: [wf], store, redact: ['password', /token/i] })
   const payloads: unknown[] = []
   engine.hooks.on('action:start', (e) => {
     payloads.push(e.input)
