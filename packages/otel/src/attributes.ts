@@ -15,11 +15,13 @@ export const ATTR = {
   ACTION_ID: 'do.action_id',
   /** Attempt number, 1 for the first attempt. */
   ATTEMPT: 'do.attempt',
-  /** True when the step's result came from the journal (only on replayed-step spans and events). */
+  /** True when the step's result came from the journal (replayed-step spans); false on executed steps and actions. */
   REPLAYED: 'do.replayed',
   /**
    * How the span's work ended. Run pass: `completed`, `failed`, `cancelled`, `sleeping`, `waiting`,
-   * `abandoned`. Step: `completed`, `failed`, `retrying`, `suspended`, `cancelled`. Action: `completed`, `failed`.
+   * `abandoned` (dropped without writing: engine stopped, lease lost; another pass resumes it).
+   * Step: `completed`, `failed`, `retrying` (the pass suspended until the next attempt), `cancelled`,
+   * `interrupted` (the pass ended while the step ran). Action: `completed`, `failed`.
    */
   STATUS: 'do.status',
   /** `start` for a run's first execution pass, `resume` for later ones. */

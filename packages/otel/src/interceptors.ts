@@ -41,6 +41,7 @@ export const wrapAction =
           [ATTR.STEP_KIND]: 'action',
           [ATTR.ACTION_ID]: c.action.id,
           [ATTR.ATTEMPT]: c.attempt,
+          [ATTR.REPLAYED]: false,
           [ATTR.IDEMPOTENCY_KEY]: c.idempotencyKey,
         },
       },
