@@ -113,7 +113,7 @@ export const safetyTests = (t: SuiteContext) => {
       { values: { email: 'a@x', age: Number.NaN } },
     ]
     for (const attempt of attempts) {
-      const err = await rejection(t.db.insert.execute({ table: 'users', ...(attempt as never) }))
+      const err = await rejection(t.db.insert.execute({ table: 'users', ...attempt } as never))
       expect(err).toBeInstanceOf(ValidationError)
       expect(err.message).toMatch(/\$json/)
     }
