@@ -1,0 +1,37 @@
+import { createServer, type Server } from 'node:http'
+import type { Engine } from '@do-sdk/core'
+
+/**
+ * A real webhook: `POST /webhooks/email-clicked?run=<runId>` turns the email provider's click
+ * callback into `engine.signal(runId, 'email.clicked', …)`.
+ */
+export const startWebhook = async (engine: Engine, port: number): Promise<{ server: Server; url: string }> => {
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
+    if (req.method !== 'POST' || url.pathname !== '/webhooks/email-clicked') {
+      res.writeHead(404).end('not found\n')
+      return
+    }
+    const runId = url.searchParams.get('run')
+    if (!runId) {
+      res.writeHead(400).end('missing ?run=\n')
+      return
+    }
+    try {
+      await engine.signal(runId, 'email.clicked', { at: Date.now() })
+      res.writeHead(202, { 'content-type': 'application/json' }).end('{"accepted":true}\n')
+    } catch (error) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(`${JSON.stringify({ error: (error as Error).message })}\n`)
+    }
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE' && port !== 0) server.listen(0, '127.0.0.1', resolve)
+      else reject(e)
+    })
+    server.listen(port, '127.0.0.1', resolve)
+  })
+  const address = server.address()
+  const actual = typeof address === 'object' && address ? address.port : port
+  return { server, url: `http://127.0.0.1:${actual}/webhooks/email-clicked` }
+}
