@@ -1,0 +1,8 @@
+export type { Policy } from './authorization-plugin.js'
+export { authorizationPlugin } from './authorization-plugin.js'
+export { loggerPlugin } from './logger-plugin.js'
+export type { MetricsPlugin } from './metrics-plugin.js'
+export { metricsPlugin } from './metrics-plugin.js'
+export type { MockActionsPlugin } from './mock-actions-plugin.js'
+export { mockActions } from './mock-actions-plugin.js'
+export { chargeCard, checkout, outbox, sendEmail } from './shop.js'
