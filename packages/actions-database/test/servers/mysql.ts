@@ -21,10 +21,12 @@ export interface MysqlServer {
 
 const SBIN = ['/usr/sbin', '/usr/local/sbin', '/usr/local/mysql/bin']
 
-/** The server and installer binaries, or undefined when either is missing. */
+/** The server and installer binaries, or undefined when either is missing. `MYSQL_BIN_DIR` overrides the search. */
 export const mysqlBinaries = () => {
-  const server = findBinary(['mariadbd', 'mysqld'], SBIN)
-  const install = findBinary(['mariadb-install-db', 'mysql_install_db'], SBIN)
+  const pinned = process.env.MYSQL_BIN_DIR
+  const dirs = pinned ? [pinned] : SBIN
+  const server = findBinary(['mariadbd', 'mysqld'], dirs, !pinned)
+  const install = findBinary(['mariadb-install-db', 'mysql_install_db'], dirs, !pinned)
   return server && install ? { server, install } : undefined
 }
 

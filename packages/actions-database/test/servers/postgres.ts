@@ -20,10 +20,15 @@ export interface PostgresServer {
   stop(): Promise<void>
 }
 
-/** The folder holding initdb and pg_ctl (Debian keeps them out of PATH), or undefined. */
+/** The folder holding initdb and pg_ctl (Debian keeps them out of PATH), or undefined. `PG_BIN` overrides the search. */
 export const postgresBinDir = (): string | undefined => {
-  const dirs = [process.env.PG_BIN, ...versionDirs('/usr/lib/postgresql').map((d) => join(d, 'bin'))].filter(Boolean) as string[]
-  const initdb = findBinary(['initdb'], dirs)
+  const pinned = process.env.PG_BIN
+  const initdb = pinned
+    ? findBinary(['initdb'], [pinned], false)
+    : findBinary(
+        ['initdb'],
+        versionDirs('/usr/lib/postgresql').map((d) => join(d, 'bin')),
+      )
   return initdb ? initdb.slice(0, -'/initdb'.length) : undefined
 }
 

@@ -23,9 +23,9 @@ export const password = () => `pw${randomBytes(12).toString('hex')}`
 
 export const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0
 
-/** The first of `names` found in PATH or in `dirs`. */
-export const findBinary = (names: string[], dirs: string[] = []): string | undefined => {
-  const path = (process.env.PATH ?? '').split(':').concat(dirs)
+/** The first of `names` found in `dirs` (and in PATH unless `usePath` is false). */
+export const findBinary = (names: string[], dirs: string[], usePath = true): string | undefined => {
+  const path = (usePath ? (process.env.PATH ?? '').split(':') : []).concat(dirs)
   for (const name of names) for (const dir of path) if (dir && existsSync(join(dir, name))) return join(dir, name)
   return undefined
 }
