@@ -4,6 +4,8 @@ import { execSync } from 'node:child_process'
 
 const needed = [
   { bin: 'redis-server', pkg: 'redis-server' },
+  { bin: 'pg_ctlcluster', pkg: 'postgresql' },
+  { bin: 'mariadb-install-db', pkg: 'mariadb-server' },
 ]
 
 const has = (bin) => {
