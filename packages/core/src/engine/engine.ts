@@ -3,15 +3,7 @@ import type { Action } from '../action.js'
 import { createKV, type KV } from '../datastore/kv.js'
 import type { Datastore, ListedEntry, WriteOp } from '../datastore/types.js'
 import { type Duration, toMs } from '../duration.js'
-import {
-  CancelledError,
-  CapabilityError,
-  EngineStateError,
-  InvalidArgumentError,
-  RunFailedError,
-  RunNotFoundError,
-  WorkflowNotFoundError,
-} from '../errors.js'
+import { CapabilityError, EngineStateError, InvalidArgumentError, RunNotFoundError, WorkflowNotFoundError } from '../errors.js'
 import { HOOK_NAMES, Hooks } from '../hooks/registry.js'
 import type { HookRegistry } from '../hooks/types.js'
 import { assertId } from '../ids.js'
@@ -22,9 +14,10 @@ import { jsonSerializer, type Serializer } from '../serializer.js'
 import { parseWith } from '../validation.js'
 import type { Workflow, WorkflowInput, WorkflowOutput } from '../workflow.js'
 import { type Clock, systemClock } from './clock.js'
-import { Execution, type ExecutionDeps, fromStoredError, type Limits } from './execution.js'
+import { Execution, type ExecutionDeps, type Limits } from './execution.js'
 import { keys } from './keys.js'
 import { releaseEngineLock, renewEngineLock, setupPlugins, takeEngineLock } from './lifecycle.js'
+import { listRuns, settledOutcome, waitForChange } from './queries.js'
 import type { JournalEntry, RunRecord, RunStatus, SignalRecord, StepKind } from './records.js'
 import { TERMINAL } from './records.js'
 import { type RunInfo, toRunInfo } from './run-info.js'
@@ -394,23 +387,8 @@ export class Engine {
   }
 
   /** Runs by workflow and status, a page at a time (`nextCursor` fetches the next page). */
-  async listRuns(options: ListRunsOptions = {}): Promise<{ runs: RunInfo[]; nextCursor?: string }> {
-    const limit = options.limit ?? 50
-    const statuses = options.status === undefined ? undefined : new Set(Array.isArray(options.status) ? options.status : [options.status])
-    const runs: RunInfo[] = []
-    let after = options.cursor === undefined ? undefined : keys.run(options.cursor)
-    for (;;) {
-      const page = await this.store.list(keys.runPrefix, { after, limit: 500 })
-      for (const item of page) {
-        after = item.key
-        const record = this.store.decode<RunRecord>(item, item.key)
-        if (options.workflowId !== undefined && record.workflowId !== options.workflowId) continue
-        if (statuses && !statuses.has(record.status)) continue
-        runs.push(toRunInfo(record, []))
-        if (runs.length === limit) return { runs, nextCursor: record.id }
-      }
-      if (page.length < 500) return { runs }
-    }
+  listRuns(options: ListRunsOptions = {}): Promise<{ runs: RunInfo[]; nextCursor?: string }> {
+    return listRuns(this.store, options)
   }
 
   /** Cancels a run (and its children); actions in flight see their AbortSignal fire. */
@@ -464,25 +442,8 @@ export class Engine {
   private async result<T>(runId: string): Promise<T> {
     for (;;) {
       const info = await this.getRun(runId)
-      if (info.status === 'completed') return info.output as T
-      if (info.status === 'failed') {
-        const cause = info.error ? fromStoredError(info.error) : undefined
-        throw new RunFailedError(`Run "${runId}" failed: ${info.error?.message ?? 'unknown error'}`, runId, { cause })
-      }
-      if (info.status === 'cancelled') throw new CancelledError(`Run "${runId}" was cancelled: ${info.error?.message ?? ''}`)
-      await new Promise<void>((resolve) => {
-        const set = this.waiters.get(runId) ?? new Set()
-        const done = () => {
-          set.delete(done)
-          if (set.size === 0) this.waiters.delete(runId)
-          cancelTimer()
-          resolve()
-        }
-        // Completion elsewhere (another process) is seen by polling.
-        const cancelTimer = this.clock === systemClock ? systemClock.setTimer(done, this.pollIntervalMs) : setTimeoutUnref(done, 50)
-        set.add(done)
-        this.waiters.set(runId, set)
-      })
+      if (TERMINAL.has(info.status)) return settledOutcome<T>(info)
+      await waitForChange(this.waiters, runId, this.clock === systemClock ? this.pollIntervalMs : 50)
     }
   }
 
@@ -501,12 +462,6 @@ export class Engine {
   }
 
   static readonly hookNames = HOOK_NAMES
-}
-
-const setTimeoutUnref = (fn: () => void, ms: number) => {
-  const t = setTimeout(fn, ms)
-  t.unref?.()
-  return () => clearTimeout(t)
 }
 
 /**

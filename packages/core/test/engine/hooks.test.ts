@@ -18,7 +18,7 @@ describe('observers', () => {
     const clock = virtualClock()
     const store = newStore(clock)
     const events: string[] = []
-    const record = (engine: ReturnType<typeof createTestEngine>) => {
+    const record = (engine: ReturnType<typeof testEngine>) => {
       for (const name of [
         'workflow:start',
         'workflow:resume',
