@@ -1,9 +1,10 @@
+import { workflow } from '@do-sdk/core'
 import { createTestEngine } from '@do-sdk/core/testing'
 import { SpanStatusCode } from '@opentelemetry/api'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ATTR, otelPlugin } from '../src/index.js'
 import { onboarding } from './fixtures.js'
-import { exporter, finished, isChildOf, one, provider } from './otel-sdk.js'
+import { appTracer, exporter, finished, isChildOf, one, provider } from './otel-sdk.js'
 
 beforeEach(() => exporter.reset())
 
@@ -88,6 +89,27 @@ describe('otelPlugin spans', () => {
       expect(t(span.startTime)).toBeGreaterThanOrEqual(t(run.startTime))
       expect(t(span.endTime)).toBeLessThanOrEqual(t(run.endTime))
     }
+  })
+
+  it('keeps parallel steps apart: each step’s work nests under its own span', async () => {
+    const work = (name: string) => async () => {
+      await new Promise((r) => setTimeout(r, 5))
+      appTracer.startSpan(`work ${name}`).end()
+      return name
+    }
+    const fanOut = workflow.create({
+      id: 'fan-out',
+      run: ({ step }) => Promise.all([step.run('left', work('left')), step.run('right', work('right'))]),
+    })
+    const engine = createTestEngine({ workflows: [fanOut], plugins: [otelPlugin({ tracerProvider: provider })] })
+    stop = () => engine.stop()
+    await engine.start()
+    const run = await engine.trigger(fanOut, undefined)
+    await engine.settle()
+    await expect(run.result()).resolves.toEqual(['left', 'right'])
+    const spans = await finished()
+    expect(isChildOf(one(spans, 'work left'), one(spans, 'step left#1'))).toBe(true)
+    expect(isChildOf(one(spans, 'work right'), one(spans, 'step right#1'))).toBe(true)
   })
 
   it('uses the tracer it is given', async () => {
