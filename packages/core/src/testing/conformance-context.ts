@@ -149,6 +149,19 @@ export const keysOf = (entries: ListedEntry[]) => entries.map((e) => e.key)
 /** The store's clock (its `now()` when it has one), in Unix ms. */
 export const clock = async (store: Datastore) => (store.now ? store.now() : Date.now())
 
+/**
+ * Runs `read` and says what an entry expiring at `expiresAt` (Unix ms) had to be during it, by the
+ * store's clock before and after: `live` (the read ended before expiry), `gone` (it started after),
+ * or neither (the read straddled the expiry, either answer is right). Keeps TTL tests exact on a
+ * slow machine.
+ */
+export const during = async <T>(store: Datastore, expiresAt: number, read: () => Promise<T>) => {
+  const before = await clock(store)
+  const result = await read()
+  const after = await clock(store)
+  return { result, live: after < expiresAt, gone: before >= expiresAt }
+}
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /** Waits until `check()` holds, polling every 5 ms, or fails after `timeoutMs`. */

@@ -82,18 +82,19 @@ const raceTests = (test: ConformanceTest, connections: (ctx: Parameters<Paramete
 
   test('a live lease refuses a second claimer; after expiry it moves and the first owner is fenced', async (ctx) => {
     const [s1, s2 = s1] = (await connections(ctx)) as [Datastore, Datastore?]
-    const fenceA = await claim(s1, 'lease/run-1', 'A', 150)
-    assert.equal(fenceA, 1)
-    assert.equal(await claim(s2, 'lease/run-1', 'B', 150), undefined, 'B cannot claim a live lease')
-    await sleep(220)
-    const fenceB = await claim(s2, 'lease/run-1', 'B', 10_000)
-    assert.equal(fenceB, 2, 'B takes the expired lease over')
+    assert.equal(await claim(s1, 'lease/run-1', 'A', 60_000), 1)
+    assert.equal(await claim(s2, 'lease/run-1', 'B', 60_000), undefined, 'B cannot claim a live lease')
+    const fenceA = await claim(s1, 'lease/run-1', 'A', 100) // A renews for a short while, then stops renewing
+    assert.equal(fenceA, 2)
+    await sleep(160)
+    const fenceB = await claim(s2, 'lease/run-1', 'B', 60_000)
+    assert.equal(fenceB, 3, 'B takes the expired lease over')
     const stale = await s1.batch([{ op: 'check', key: 'lease/run-1', ifVersion: fenceA as number }, setOp('run-1/step-1', 'from A')])
-    expectConflict(stale, 'lease/run-1', 2)
+    expectConflict(stale, 'lease/run-1', 3)
     assert.equal(await s1.get('run-1/step-1'), undefined, "the fenced owner's write is not applied")
     expectOk(await s2.batch([{ op: 'check', key: 'lease/run-1', ifVersion: fenceB as number }, setOp('run-1/step-1', 'from B')]))
     assert.equal((await s1.get('run-1/step-1'))?.value, 'from B')
-    assert.equal(await claim(s1, 'lease/run-1', 'A', 150), undefined, 'A cannot take it back while B holds it')
+    assert.equal(await claim(s1, 'lease/run-1', 'A', 100), undefined, 'A cannot take it back while B holds it')
   })
 
   test('concurrent claimers of a free lease: exactly one owner', async (ctx) => {

@@ -1,3 +1,6 @@
+export type { VirtualClock } from '../engine/clock.js'
+export { virtualClock } from '../engine/clock.js'
+export { SimulatedCrash } from '../engine/store.js'
 export { datastoreConformance } from './conformance.js'
 export type {
   ConformanceContext,
@@ -5,8 +8,5 @@ export type {
   DatastoreConformanceOptions,
   DatastoreFactory,
 } from './conformance-context.js'
-export { createTestEngine } from './test-engine.js'
 export type { CrashPoint, TestEngine, TestEngineOptions } from './test-engine.js'
-export { virtualClock } from '../engine/clock.js'
-export type { VirtualClock } from '../engine/clock.js'
-export { SimulatedCrash } from '../engine/store.js'
+export { createTestEngine } from './test-engine.js'
