@@ -89,15 +89,23 @@ const checkOptions = (options: OtelPluginOptions) => {
  */
 export const otelPlugin = (options: OtelPluginOptions = {}): OtelPlugin => {
   checkOptions(options)
-  // Parent contexts recorded by `trigger`, by run id, until the run's first pass opens.
+  // Parent contexts recorded by `trigger`, by run id, until the run resumes or ends.
   const parents = new BoundedMap<string, Context>(REMEMBERED_RUNS)
   const plugin = definePlugin({
     name: NAME,
     setup(ctx: PluginContext) {
       const tracer = resolveTracer(options)
       const runSpans = new RunSpans(tracer, parents)
-      const firstParent = (runId: string, input: unknown): Context | undefined =>
-        parents.get(runId) ?? (options.parentFromInput ? contextFromCarrier(options.parentFromInput(input)) : undefined)
+      const fromInput = (input: unknown): Context | undefined => {
+        try {
+          return options.parentFromInput ? contextFromCarrier(options.parentFromInput(input)) : undefined
+        } catch (error) {
+          // A bad carrier costs the link to the caller's trace, never the run's own spans.
+          ctx.log.warn(`[otel] parentFromInput threw: ${error instanceof Error ? error.message : String(error)}`)
+          return undefined
+        }
+      }
+      const firstParent = (runId: string, input: unknown): Context | undefined => parents.get(runId) ?? fromInput(input)
       observeRuns(ctx, runSpans, firstParent)
       observeSteps(ctx, runSpans, options.recordReplayedSteps ?? false)
       ctx.wrap('step', wrapStep(runSpans, tracer))

@@ -89,3 +89,21 @@ describe('parenting a run on the code that triggers it', () => {
     expect(traceCarrier()).toBeUndefined()
   })
 })
+
+describe('parentFromInput that throws', () => {
+  it('costs only the parent: the run is still traced, as a root span', async () => {
+    const otel = otelPlugin({
+      tracerProvider: provider,
+      parentFromInput: () => {
+        throw new Error('no carrier here')
+      },
+    })
+    engine = createTestEngine({ workflows: [onboarding], plugins: [otel] })
+    await engine.start()
+    await engine.trigger(onboarding, { userId: 'usr_4' })
+    await engine.settle()
+    const spans = await finished()
+    expect(one(spans, 'workflow onboarding').parentSpanContext).toBeUndefined()
+    expect(one(spans, 'step profile.fetch#1').ended).toBe(true)
+  })
+})
