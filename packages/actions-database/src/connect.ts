@@ -11,10 +11,7 @@ export interface Connection {
 
 // Drivers are peer dependencies: each is imported on the first query, so an app that only uses SQLite
 // never needs pg or mysql2 installed.
-const load = async <T>(name: string): Promise<T> => {
-  const mod = (await import(name)) as { default?: T }
-  return (mod.default ?? mod) as T
-}
+const defaultExport = <T>(mod: unknown): T => ((mod as { default?: T }).default ?? mod) as T
 
 type PgModule = { Pool: new (config: Record<string, unknown>) => PgPool }
 type PgPool = { on(event: 'error', listener: (err: Error) => void): void }
@@ -26,7 +23,7 @@ type SqliteDatabase = { pragma(source: string): unknown }
 const sqlite = (path: string, readonly: boolean, busyTimeoutMs: number) =>
   new SqliteDialect({
     database: async () => {
-      const Database = await load<SqliteModule>('better-sqlite3')
+      const Database = defaultExport<SqliteModule>(await import('better-sqlite3'))
       const db = new Database(path, { readonly, timeout: busyTimeoutMs })
       // Off by default in SQLite; a foreign key the schema declares should hold.
       db.pragma('foreign_keys = ON')
@@ -37,8 +34,9 @@ const sqlite = (path: string, readonly: boolean, busyTimeoutMs: number) =>
 const postgres = (connectionString: string | undefined, pool: Record<string, unknown> | undefined) =>
   new PostgresDialect({
     pool: async () => {
-      const { Pool } = await load<PgModule>('pg')
-      const p = new Pool({ ...pool, ...(connectionString ? { connectionString } : {}) })
+      const { Pool } = defaultExport<PgModule>(await import('pg'))
+      // pg waits forever for a connection by default; a blackholed server would hang the attempt.
+      const p = new Pool({ connectionTimeoutMillis: 10_000, ...pool, ...(connectionString ? { connectionString } : {}) })
       // An idle client that loses its connection emits 'error' on the pool; unhandled, it would crash the
       // process. The next query gets a fresh connection (or a retryable error).
       p.on('error', () => {})
@@ -49,7 +47,7 @@ const postgres = (connectionString: string | undefined, pool: Record<string, unk
 const mysql = (uri: string | undefined, pool: Record<string, unknown> | undefined) =>
   new MysqlDialect({
     pool: async () => {
-      const { createPool } = await load<Mysql2Module>('mysql2')
+      const { createPool } = defaultExport<Mysql2Module>(await import('mysql2'))
       const p = createPool({
         timezone: 'Z',
         supportBigNumbers: true,

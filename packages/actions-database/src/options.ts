@@ -23,8 +23,8 @@ export interface CommonOptions {
    */
   allowRawQuery?: boolean
   /**
-   * Most rows a `select`, a `query` or a `returning` may give back (step outputs are stored with the run).
-   * A `select` without a `limit` that finds more fails with a `NonRetryableError` instead of truncating.
+   * Most rows a `select` or a `query` may give back (step outputs are stored with the run). More fails
+   * with a `NonRetryableError` instead of truncating (a raw write has then still been applied).
    * @default 1000
    */
   maxRows?: number
@@ -58,6 +58,7 @@ export interface PostgresPoolConfig {
   ssl?: boolean | Record<string, unknown>
   /** Largest number of connections. @default 10 (pg's default) */
   max?: number
+  /** How long to wait for a connection before a retryable error, in ms. @default 10000 (pg's own default waits forever) */
   connectionTimeoutMillis?: number
   idleTimeoutMillis?: number
   [option: string]: unknown

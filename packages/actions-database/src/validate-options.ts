@@ -56,7 +56,7 @@ const schemas = {
   mysql: z.object({
     ...common,
     dialect: z.literal('mysql'),
-    uri: url(['mysql:', 'mariadb:']).optional(),
+    uri: url(['mysql:']).optional(),
     pool: poolObject
       .refine((p) => p.stringifyObjects !== false, { message: 'must not be false', path: ['stringifyObjects'] })
       .refine((p) => p.multipleStatements !== true, { message: 'must not be true', path: ['multipleStatements'] })
