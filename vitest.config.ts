@@ -6,7 +6,10 @@ import { defineConfig } from 'vitest/config'
 const root = fileURLToPath(new URL('.', import.meta.url))
 const alias = [
   { find: /^@do-sdk\/core\/testing$/, replacement: `${root}packages/core/src/testing/index.ts` },
-  ...readdirSync(`${root}packages`).map((dir) => ({ find: new RegExp(`^@do-sdk/${dir}$`), replacement: `${root}packages/${dir}/src/index.ts` })),
+  ...readdirSync(`${root}packages`).map((dir) => ({
+    find: new RegExp(`^@do-sdk/${dir}$`),
+    replacement: `${root}packages/${dir}/src/index.ts`,
+  })),
 ]
 
 const engineSuite = ['packages/core/test/engine/*.test.ts']

@@ -26,7 +26,15 @@ const out = '.test-results/vitest.json'
 mkdirSync('.test-results', { recursive: true })
 rmSync(out, { force: true })
 console.log('\n[test] vitest')
-const status = run('pnpm', ['exec', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...process.argv.slice(2)])
+const status = run('pnpm', [
+  'exec',
+  'vitest',
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${out}`,
+  ...process.argv.slice(2),
+])
 
 let passed = 0
 let failed = 0

@@ -152,12 +152,12 @@ const once = async <T>(
   base: string,
   kind: StepKind,
   compute: () => Promise<{ value: T; extra?: WriteOp[] }> | { value: T; extra?: WriteOp[] },
-  onValue?: (value: T, replayed: boolean) => void,
+  onValue?: (value: T, replayed: boolean, stepId: string) => void,
 ): Promise<T> => {
   const stepId = exec.nextStepId(base)
   const entry = exec.replay(stepId, kind)
   if (entry && entry.status === 'done') {
-    onValue?.(entry.value as T, true)
+    onValue?.(entry.value as T, true, stepId)
     replayed(exec, stepId, kind, entry.value)
     return entry.value as T
   }
@@ -176,7 +176,7 @@ const once = async <T>(
         kind === 'state' ? { state: value } : {},
         out.extra,
       )
-      onValue?.(value, false)
+      onValue?.(value, false, stepId)
       const { hooks } = exec.deps
       if (hooks.has('step:complete'))
         hooks.emit('step:complete', { ...stepEvent(exec, stepId, kind, false), output: value, durationMs: exec.now - started })
@@ -338,13 +338,13 @@ export const buildStep = (exec: Execution): Step<any> => {
           exec.checkSize(exec.deps.store.encode(valid, 'state'), exec.deps.limits.stateBytes, 'the state')
           return { value: valid }
         },
-        (value, wasReplayed) => {
+        (value, wasReplayed, stepId) => {
           const previous = wasReplayed ? undefined : structuredClone(exec.state)
           for (const k of Object.keys(exec.state)) delete exec.state[k]
           Object.assign(exec.state, structuredClone(value))
           const { hooks } = exec.deps
           if (!wasReplayed && hooks.has('state:change'))
-            hooks.emit('state:change', { ...exec.eventBase(), stepId: 'setState', state: value, previous })
+            hooks.emit('state:change', { ...exec.eventBase(), stepId, state: value, previous })
         },
       )
     },

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { newStore, testEngine } from './fixtures.js'
 import { virtualClock } from '../../src/engine/clock.js'
-import { action, CancelledError, memoryStore, SizeLimitError, workflow } from '../../src/index.js'
+import { action, CancelledError, SizeLimitError, workflow } from '../../src/index.js'
+import { newStore, testEngine } from './fixtures.js'
 
 describe('children and cancellation', () => {
   it('invokes a child workflow and returns its output', async () => {

@@ -49,9 +49,9 @@ export const jane = { userId: 'usr_12345', email: 'jane.doe@example.com', name: 
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { type VirtualClock, virtualClock } from '../../src/engine/clock.js'
 import type { Datastore } from '../../src/index.js'
 import { memoryStore } from '../../src/index.js'
-import { type VirtualClock, virtualClock } from '../../src/engine/clock.js'
 import { createTestEngine, type TestEngineOptions } from '../../src/testing/test-engine.js'
 
 /**

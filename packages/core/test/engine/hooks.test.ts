@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { newStore, testEngine } from './fixtures.js'
 import { virtualClock } from '../../src/engine/clock.js'
-import { action, definePlugin, HookError, memoryStore, NonRetryableError, workflow } from '../../src/index.js'
+import { action, definePlugin, HookError, NonRetryableError, workflow } from '../../src/index.js'
+import { newStore, testEngine } from './fixtures.js'
 
 const greet = action.create({ id: 'greet', description: 'Greets.', retry: false, execute: ({ name }: { name: string }) => `hello ${name}` })
 const greeter = workflow.create({

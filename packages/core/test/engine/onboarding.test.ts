@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
 import { virtualClock } from '../../src/engine/clock.js'
-import { memoryStore } from '../../src/index.js'
 import { jane, makeOnboarding, newStore, testEngine } from './fixtures.js'
 
 describe('the onboarding story', () => {

@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { virtualClock } from '../../src/engine/clock.js'
-import {
-  action,
-  CapabilityError,
-  type DoSdkError,
-  memoryStore,
-  NonDeterminismError,
-  RetryAfterError,
-  ValidationError,
-  workflow,
-} from '../../src/index.js'
+import { action, CapabilityError, type DoSdkError, memoryStore, RetryAfterError, ValidationError, workflow } from '../../src/index.js'
 import { jane, makeOnboarding, newStore, testEngine } from './fixtures.js'
 
 const shared = () => {

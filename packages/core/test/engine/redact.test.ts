@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest'
-import { action, memoryStore, workflow } from '../../src/index.js'
-import { newStore, testEngine } from './fixtures.js'
+import { action, workflow } from '../../src/index.js'
 import { redactor } from '../../src/redact.js'
+import { newStore, testEngine } from './fixtures.js'
 
 it('redacts secret fields at any depth and leaves other values untouched', () => {
   const scrub = redactor(['password', /token$/i])
