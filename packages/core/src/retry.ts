@@ -58,6 +58,7 @@ export const isRetryable = (error: unknown): boolean => {
       ErrorCodes.SERIALIZATION,
       ErrorCodes.SIZE_LIMIT,
       ErrorCodes.NON_DETERMINISM,
+      ErrorCodes.HOOK,
     ].includes(error.code as never)
   }
   if (error instanceof ValidationError || error instanceof CancelledError) return false
