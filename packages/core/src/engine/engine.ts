@@ -114,7 +114,7 @@ export class Engine {
   private readonly registeredActions = new Map<string, Action>()
   private readonly scheduler: Scheduler
   private readonly deps: ExecutionDeps
-  private readonly waiters = new Map<string, Set<() => void>>()
+  private readonly waiters = new Map<string, Set<(record?: RunRecord) => void>>()
   private readonly drainTimeoutMs: number
   private state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new'
   private signalSeq = 0
@@ -331,7 +331,7 @@ export class Engine {
   private onEnd(exec: Execution, outcome: string) {
     if (this.executions.get(exec.runId) === exec) this.executions.delete(exec.runId)
     if (TERMINAL.has(outcome as RunStatus)) {
-      for (const wake of this.waiters.get(exec.runId) ?? []) wake()
+      for (const wake of this.waiters.get(exec.runId) ?? []) wake(exec.record)
       if (exec.record.parent) {
         if (this.executions.has(exec.record.parent.runId)) this.executions.get(exec.record.parent.runId)!.wakeRequested = true
         else this.notifyOthers()
@@ -441,9 +441,14 @@ export class Engine {
 
   private async result<T>(runId: string): Promise<T> {
     for (;;) {
-      const info = await this.getRun(runId)
-      if (TERMINAL.has(info.status)) return settledOutcome<T>(info)
-      await waitForChange(this.waiters, runId, this.clock === systemClock ? this.pollIntervalMs : 50)
+      const got = await this.store.get(keys.run(assertId(runId, 'run id')))
+      if (!got) throw new RunNotFoundError(runId)
+      let record = this.store.decode<RunRecord>(got, keys.run(runId))
+      if (!TERMINAL.has(record.status)) {
+        // Ends seen in this process hand over the final record; ends elsewhere are seen by polling.
+        record = (await waitForChange(this.waiters, runId, this.clock === systemClock ? this.pollIntervalMs : 50)) ?? record
+      }
+      if (TERMINAL.has(record.status)) return settledOutcome<T>(toRunInfo(record, []))
     }
   }
 

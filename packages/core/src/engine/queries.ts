@@ -35,16 +35,16 @@ export const settledOutcome = <T>(info: RunInfo): T => {
 }
 
 /** Waits until this process sees the run end, or `pollMs` passes (it may end in another process). */
-export const waitForChange = (waiters: Map<string, Set<() => void>>, runId: string, pollMs: number) =>
-  new Promise<void>((resolve) => {
+export const waitForChange = (waiters: Map<string, Set<(record?: RunRecord) => void>>, runId: string, pollMs: number) =>
+  new Promise<RunRecord | undefined>((resolve) => {
     const set = waiters.get(runId) ?? new Set()
     const timer = setTimeout(() => done(), pollMs)
     timer.unref?.()
-    const done = () => {
+    const done = (record?: RunRecord) => {
       clearTimeout(timer)
       set.delete(done)
       if (set.size === 0) waiters.delete(runId)
-      resolve()
+      resolve(record)
     }
     set.add(done)
     waiters.set(runId, set)
