@@ -289,7 +289,7 @@ export class Engine {
       { op: 'set', key: dueKey, value: 'run' },
     ])
     if (!res.ok) return false
-    if (runHere) this.execute(wf, record, res.versions[0] as number)
+    if (runHere) this.execute(wf, record, res.versions[0] as number, true)
     else this.scheduler.arm(now)
     return true
   }
@@ -322,10 +322,10 @@ export class Engine {
     return true
   }
 
-  private execute(wf: Workflow, record: RunRecord, version: number) {
+  private execute(wf: Workflow, record: RunRecord, version: number, fresh = false) {
     const exec = new Execution(this.deps, wf, record, version)
     this.executions.set(record.id, exec)
-    exec.start().catch((error) => exec.abandon(error))
+    exec.start(fresh).catch((error) => exec.abandon(error))
   }
 
   private onEnd(exec: Execution, outcome: string) {

@@ -99,12 +99,13 @@ export class Execution {
   }
 
   /** Loads the journal and the buffered signals, then runs the workflow function from the top. */
-  async start(): Promise<void> {
+  async start(fresh = false): Promise<void> {
     const { store } = this.deps
-    const [entries, sigs] = await Promise.all([
-      store.list(keys.journalPrefix(this.runId, this.record.nonce)),
-      store.list(keys.signalPrefix(this.runId)),
-    ])
+    // A run this engine just created has an empty journal (its nonce is new). A signal sent to it in
+    // the meantime is not lost: sending adds a due entry, which wakes the run after this pass.
+    const [entries, sigs] = fresh
+      ? [[], []]
+      : await Promise.all([store.list(keys.journalPrefix(this.runId, this.record.nonce)), store.list(keys.signalPrefix(this.runId))])
     for (const item of entries) {
       const e = store.decode<JournalEntry>(item, item.key)
       this.journal.set(e.id, e)
