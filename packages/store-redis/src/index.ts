@@ -1,1 +1,2 @@
-export {}
+export type { RedisConnection, RedisStoreOptions } from './redis-store.js'
+export { redisStore } from './redis-store.js'
