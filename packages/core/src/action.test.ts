@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { action } from './action.js'
-import { ActionFailedError, DoSdkError, InvalidArgumentError, NonRetryableError, RetryAfterError, TimeoutError, ValidationError } from './errors.js'
+import {
+  ActionFailedError,
+  DoSdkError,
+  InvalidArgumentError,
+  NonRetryableError,
+  RetryAfterError,
+  TimeoutError,
+  ValidationError,
+} from './errors.js'
 
 const fast = { retries: 3, minTimeout: 1, factor: 1 }
 
@@ -10,7 +18,9 @@ describe('action.create', () => {
     expect(() => action.create({ id: 'bad id!', description: 'x', execute: () => 1 })).toThrowError(/Invalid action id "bad id!"/)
     expect(() => action.create({ id: '', description: 'x', execute: () => 1 })).toThrow(InvalidArgumentError)
     expect(() => action.create({ id: 'ok', description: '', execute: () => 1 })).toThrowError(/needs a description/)
-    expect(() => action.create({ id: 'ok', description: 'x', timeout: 'soon', execute: () => 1 })).toThrowError(/Invalid timeout of action "ok"/)
+    expect(() => action.create({ id: 'ok', description: 'x', timeout: 'soon', execute: () => 1 })).toThrowError(
+      /Invalid timeout of action "ok"/,
+    )
   })
 
   it('parses input before execute and never calls execute on bad input', async () => {

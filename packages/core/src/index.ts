@@ -9,8 +9,29 @@ export type {
   ExecuteOptions,
 } from './action.js'
 export { action } from './action.js'
+export type { KeyvStoreOptions } from './datastore/keyv.js'
+export { keyvStore } from './datastore/keyv.js'
+export type { KV } from './datastore/kv.js'
+export type { MemoryStoreOptions } from './datastore/memory.js'
+export { memoryStore } from './datastore/memory.js'
+export type {
+  BatchResult,
+  Datastore,
+  DatastoreCapabilities,
+  ListedEntry,
+  ListOptions,
+  StoredEntry,
+  WriteOp,
+} from './datastore/types.js'
 export type { Duration } from './duration.js'
 export { toMs } from './duration.js'
+export type { Clock } from './engine/clock.js'
+export { systemClock } from './engine/clock.js'
+export type { EngineOptions, ListRunsOptions, RunHandle, TriggerOptions } from './engine/engine.js'
+export { createEngine, Engine } from './engine/engine.js'
+export type { Limits } from './engine/execution.js'
+export type { RunStatus, StepKind, StoredError } from './engine/records.js'
+export type { RunInfo, StepInfo } from './engine/run-info.js'
 export type { DoSdkErrorOptions, ErrorCode, ValidationIssue } from './errors.js'
 export {
   ActionFailedError,
@@ -36,46 +57,6 @@ export {
   ValidationError,
   WorkflowNotFoundError,
 } from './errors.js'
-export type { Logger } from './logger.js'
-export { consoleLogger, silentLogger } from './logger.js'
-export type { ResolvedRetry, RetryOptions } from './retry.js'
-export { DEFAULT_RETRY, isRetryable, retryDelay } from './retry.js'
-export type { Serializer } from './serializer.js'
-export { jsonSerializer, roundTrip } from './serializer.js'
-export { definePlugin } from './plugin.js'
-export type { Plugin, PluginContext } from './plugin.js'
-export { memoryStore } from './datastore/memory.js'
-export type { MemoryStoreOptions } from './datastore/memory.js'
-export type {
-  BatchResult,
-  Datastore,
-  DatastoreCapabilities,
-  ListOptions,
-  ListedEntry,
-  StoredEntry,
-  WriteOp,
-} from './datastore/types.js'
-export { workflow } from './workflow.js'
-export type {
-  Step,
-  StepFnContext,
-  StepRunOptions,
-  StepStore,
-  Workflow,
-  WorkflowConfig,
-  WorkflowContext,
-  WorkflowInput,
-  WorkflowOutput,
-  WorkflowState,
-} from './workflow.js'
-export { createEngine, Engine } from './engine/engine.js'
-export type { EngineOptions, ListRunsOptions, RunHandle, TriggerOptions } from './engine/engine.js'
-export type { RunInfo, StepInfo } from './engine/run-info.js'
-export type { RunStatus, StepKind, StoredError } from './engine/records.js'
-export type { Limits } from './engine/execution.js'
-export { systemClock } from './engine/clock.js'
-export type { Clock } from './engine/clock.js'
-export type { KV } from './datastore/kv.js'
 export type {
   ActionInterceptor,
   ActionInterceptorContext,
@@ -89,5 +70,24 @@ export type {
   StepInterceptor,
   StepInterceptorContext,
 } from './hooks/types.js'
-export { keyvStore } from './datastore/keyv.js'
-export type { KeyvStoreOptions } from './datastore/keyv.js'
+export type { Logger } from './logger.js'
+export { consoleLogger, silentLogger } from './logger.js'
+export type { Plugin, PluginContext } from './plugin.js'
+export { definePlugin } from './plugin.js'
+export type { ResolvedRetry, RetryOptions } from './retry.js'
+export { DEFAULT_RETRY, isRetryable, retryDelay } from './retry.js'
+export type { Serializer } from './serializer.js'
+export { jsonSerializer, roundTrip } from './serializer.js'
+export type {
+  Step,
+  StepFnContext,
+  StepRunOptions,
+  StepStore,
+  Workflow,
+  WorkflowConfig,
+  WorkflowContext,
+  WorkflowInput,
+  WorkflowOutput,
+  WorkflowState,
+} from './workflow.js'
+export { workflow } from './workflow.js'

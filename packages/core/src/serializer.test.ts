@@ -9,7 +9,10 @@ describe('jsonSerializer', () => {
       big: 12345678901234567890n,
       nothing: undefined,
       list: [1, undefined, Number.NaN, Number.POSITIVE_INFINITY, -0],
-      map: new Map<unknown, unknown>([['a', 1], [2, new Date(0)]]),
+      map: new Map<unknown, unknown>([
+        ['a', 1],
+        [2, new Date(0)],
+      ]),
       set: new Set(['x', 'y']),
       bytes: new Uint8Array([1, 2, 255]),
       tricky: { $t: 'D', v: 'not a date' },

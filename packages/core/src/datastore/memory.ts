@@ -1,4 +1,4 @@
-import type { BatchResult, Datastore, ListOptions, ListedEntry, StoredEntry, WriteOp } from './types.js'
+import type { BatchResult, Datastore, ListedEntry, ListOptions, StoredEntry, WriteOp } from './types.js'
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {

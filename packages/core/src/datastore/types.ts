@@ -40,14 +40,31 @@ export interface ListedEntry extends StoredEntry {
  * "the key must be absent". A `check` writes nothing and only asserts the version.
  */
 export type WriteOp =
-  | { op: 'set'; key: string; value: string; /** Unix ms */ expiresAt?: number; ifVersion?: number }
+  | {
+      op: 'set'
+      key: string
+      value: string
+      /** Unix ms after which the entry is absent. */
+      expiresAt?: number
+      ifVersion?: number
+    }
   | { op: 'delete'; key: string; ifVersion?: number }
   | { op: 'check'; key: string; ifVersion: number }
 
 /** Outcome of a batch: every op applied, or none (and which key's condition failed). */
 export type BatchResult =
-  | { ok: true; /** Per op: the new version for `set`, 0 for `delete` and `check`. */ versions: number[] }
-  | { ok: false; /** The first key whose `ifVersion` did not hold. */ conflictKey: string; /** Its version now (0 when absent). */ actualVersion: number }
+  | {
+      ok: true
+      /** Per op: the new version for `set`, 0 for `delete` and `check`. */
+      versions: number[]
+    }
+  | {
+      ok: false
+      /** The first key whose `ifVersion` did not hold. */
+      conflictKey: string
+      /** Its version now (0 when absent). */
+      actualVersion: number
+    }
 
 /** Options of {@link Datastore.list}. Bounds are exclusive and compare whole keys. */
 export interface ListOptions {
