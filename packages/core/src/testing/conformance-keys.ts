@@ -38,6 +38,7 @@ const hostileKeys = (nul: boolean) => [
   ']]..redis.call("FLUSHALL")..[[',
   "redis.call('FLUSHALL')",
   '%s%d%n',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a key that looks like a template on purpose
   '${x}',
   '__proto__',
   'constructor',
