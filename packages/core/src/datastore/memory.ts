@@ -1,22 +1,10 @@
+import { SortedStrings } from './sorted-strings.js'
 import type { BatchResult, Datastore, ListedEntry, ListOptions, StoredEntry, WriteOp } from './types.js'
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
   /** Clock used for expiry, in Unix ms. @default Date.now */
   now?: () => number
-}
-
-/** Index of the first element of sorted `keys` that is >= `key` (or > `key` when `strict`). */
-const lowerBound = (keys: string[], key: string, strict = false): number => {
-  let lo = 0
-  let hi = keys.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    const k = keys[mid] as string
-    if (k < key || (strict && k === key)) lo = mid + 1
-    else hi = mid
-  }
-  return lo
 }
 
 /**
@@ -26,7 +14,7 @@ const lowerBound = (keys: string[], key: string, strict = false): number => {
 export const memoryStore = (options: MemoryStoreOptions = {}): Datastore => {
   const now = options.now ?? Date.now
   const entries = new Map<string, StoredEntry>()
-  const sorted: string[] = []
+  const sorted = new SortedStrings()
 
   const live = (key: string): StoredEntry | undefined => {
     const e = entries.get(key)
@@ -38,13 +26,11 @@ export const memoryStore = (options: MemoryStoreOptions = {}): Datastore => {
     return e
   }
   const remove = (key: string) => {
-    if (!entries.delete(key)) return
-    const i = lowerBound(sorted, key)
-    if (sorted[i] === key) sorted.splice(i, 1)
+    if (entries.delete(key)) sorted.remove(key)
   }
   const put = (key: string, value: string, expiresAt: number | undefined): number => {
     const prev = entries.get(key)
-    if (prev === undefined) sorted.splice(lowerBound(sorted, key), 0, key)
+    if (prev === undefined) sorted.insert(key)
     const version = prev && (prev.expiresAt === undefined || prev.expiresAt > now()) ? prev.version + 1 : 1
     entries.set(key, expiresAt === undefined ? { value, version } : { value, version, expiresAt })
     return version
@@ -68,30 +54,28 @@ export const memoryStore = (options: MemoryStoreOptions = {}): Datastore => {
       const out: ListedEntry[] = []
       const limit = opts.limit ?? Number.POSITIVE_INFINITY
       if (limit <= 0) return out
-      const lo = opts.after !== undefined && opts.after >= prefix ? lowerBound(sorted, opts.after, true) : lowerBound(sorted, prefix)
-      let hi = opts.before !== undefined ? lowerBound(sorted, opts.before) : sorted.length
+      const t = now()
+      const expired: string[] = []
+      // Expired entries met on the way are removed after the walk, so they never disturb it.
+      const take = (key: string) => {
+        const e = entries.get(key) as StoredEntry
+        if (e.expiresAt !== undefined && e.expiresAt <= t) expired.push(key)
+        else out.push({ key, ...copy(e) })
+        return out.length < limit
+      }
       if (opts.reverse) {
-        for (let i = hi - 1; i >= lo && out.length < limit; i--) {
-          const key = sorted[i] as string
-          if (!key.startsWith(prefix)) {
-            if (key < prefix) break
-            continue
-          }
-          const e = live(key)
-          if (e) out.push({ key, ...copy(e) })
+        for (const key of sorted.before(opts.before)) {
+          if (key < prefix || (opts.after !== undefined && key <= opts.after)) break
+          if (key.startsWith(prefix) && !take(key)) break
         }
-        return out
-      }
-      for (let i = lo; i < hi && out.length < limit; i++) {
-        const key = sorted[i] as string
-        if (!key.startsWith(prefix)) break
-        const e = live(key)
-        if (e) out.push({ key, ...copy(e) })
-        else {
-          i--
-          hi--
+      } else {
+        const fromAfter = opts.after !== undefined && opts.after >= prefix
+        for (const key of sorted.from(fromAfter ? (opts.after as string) : prefix, fromAfter)) {
+          if (!key.startsWith(prefix) || (opts.before !== undefined && key >= opts.before)) break
+          if (!take(key)) break
         }
       }
+      for (const key of expired) remove(key)
       return out
     },
     async batch(ops: WriteOp[]): Promise<BatchResult> {
