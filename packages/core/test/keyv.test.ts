@@ -122,9 +122,9 @@ describe('keyvStore', () => {
   it('sweeps expired entries out of the backend', async () => {
     const map = new Map<string, unknown>()
     const store = keyvStore(keyvOn(map), { sweepIntervalMs: 20 })
-    await store.batch([set('short', 'v', Date.now() + 10), set('long', 'v')])
+    await store.batch([set('short', 'v', Date.now() + 150), set('long', 'v')])
     expect(map.size).toBe(2)
-    await new Promise((r) => setTimeout(r, 120))
+    await new Promise((r) => setTimeout(r, 300))
     expect([...map.keys()]).toEqual(['keyv::long'])
     await store.close?.()
   })
