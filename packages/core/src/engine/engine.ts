@@ -182,7 +182,7 @@ export class Engine {
     if (!this.multiProcess) await this.takeEngineLock()
     const ds = this.options.store
     if (ds.capabilities.pubsub && ds.subscribe) {
-      this.unsubscribe = await ds.subscribe(WAKE_CHANNEL, () => this.scheduler.arm(this.clock.now()))
+      this.unsubscribe = await ds.subscribe(WAKE_CHANNEL, () => void this.scheduler.poll())
     }
     this.state = 'started'
     this.scheduler.start()
@@ -339,11 +339,9 @@ export class Engine {
     }
     if (this.state !== 'started') return
     if (outcome === 'abandoned') this.scheduler.arm(this.clock.now() + 200)
-    else if (exec.wakeRequested || outcome === 'suspended') {
-      const at = exec.wakeRequested ? this.clock.now() : exec.record.wakeAt
-      if (at !== undefined) this.scheduler.arm(at)
-    }
-    if (this.executions.size === this.concurrency - 1) this.scheduler.arm(this.clock.now())
+    else if (exec.wakeRequested) void this.scheduler.poll()
+    else if (outcome === 'suspended' && exec.record.wakeAt !== undefined) this.scheduler.arm(exec.record.wakeAt)
+    if (this.executions.size === this.concurrency - 1) void this.scheduler.poll()
   }
 
   /** Sends a signal to a run; it is kept until the run waits for it, and signals are delivered in order. */
@@ -366,7 +364,7 @@ export class Engine {
     ])
     const local = this.executions.get(runId)
     if (local) local.wakeRequested = true
-    this.scheduler.arm(now)
+    else void this.scheduler.poll()
     if (!local) this.notifyOthers()
   }
 
@@ -457,9 +455,9 @@ export class Engine {
     return this.scheduler.poll()
   }
 
-  /** Resolves when no run is executing in this engine. */
+  /** Resolves when no run is executing in this engine and no poll is in progress. */
   async idle(): Promise<void> {
-    while (this.executions.size > 0) await new Promise((r) => setImmediate(r))
+    while (this.executions.size > 0 || this.scheduler.busy) await new Promise((r) => setImmediate(r))
   }
 
   get status() {

@@ -64,13 +64,20 @@ export class Scheduler {
     }
     this.polling = this.loop().finally(() => {
       this.polling = undefined
+      // Asked for between the loop's last check and here: run again.
+      if (this.again && this.running) void this.poll()
     })
     return this.polling
   }
 
+  /** True while a poll is in progress. */
+  get busy(): boolean {
+    return this.polling !== undefined
+  }
+
   private async loop() {
     const e = this.engine
-    do {
+    for (;;) {
       this.again = false
       if (!this.running) return
       try {
@@ -84,8 +91,7 @@ export class Scheduler {
         this.arm(e.clock.now() + Math.min(5_000, 100 * 2 ** Math.min(this.failures, 6)))
         return
       }
-    } while (this.again && this.running)
-    if (this.running) {
+      if (this.again) continue
       // Next wake-up: the earliest due entry, or the poll interval (other processes may add work).
       let next = e.clock.now() + e.pollIntervalMs
       try {
@@ -93,6 +99,8 @@ export class Scheduler {
         if (first) next = Math.min(next, Math.max(dueTime(first.key), e.clock.now() + 1))
       } catch {}
       this.arm(next)
+      // A poll asked for while this one was finishing must not be lost.
+      if (!this.again) return
     }
   }
 

@@ -77,11 +77,12 @@ export const createTestEngine = (options: TestEngineOptions = {}): TestEngine =>
     for (let i = 0; i < 10_000; i++) {
       if (engine.status !== 'started') return
       await engine.tick()
+      await engine.idle()
+      await new Promise((r) => setImmediate(r))
       if (engine.executions.size === 0) {
-        await new Promise((r) => setImmediate(r))
+        await engine.idle()
         if (engine.executions.size === 0) return
       }
-      await engine.idle()
     }
   }
   Object.assign(engine, {
