@@ -88,6 +88,22 @@ export class ValidationError extends DoSdkError {
     this.issues = issues
     this.subject = subject
   }
+
+  /**
+   * Builds a ValidationError from a zod error (or anything with zod-like `issues`), e.g. to refuse
+   * input in your own route with the same shape do-sdk uses.
+   */
+  static fromZod(
+    subject: string,
+    error: { issues: readonly { path: readonly PropertyKey[]; message: string; code?: string }[] },
+  ): ValidationError {
+    const issues = error.issues.map((i) => ({
+      path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)) as (string | number)[],
+      message: i.message,
+      code: i.code,
+    }))
+    return new ValidationError(subject, issues, { cause: error })
+  }
 }
 
 /** A bad argument or option given to a do-sdk API (an id, a duration, a config value). */

@@ -344,17 +344,22 @@ export class Engine {
     if (this.executions.size === this.concurrency - 1) void this.scheduler.poll()
   }
 
-  /** Sends a signal to a run; it is kept until the run waits for it, and signals are delivered in order. */
-  async signal(runId: string, name: string, payload?: unknown): Promise<void> {
+  /**
+   * Sends a signal to a run; it is kept until the run waits for it, and signals are delivered in
+   * order. Resolves `true` when stored, `false` when the run has already finished (nothing is written).
+   * @throws RunNotFoundError when no such run exists
+   */
+  async signal(runId: string, name: string, payload?: unknown): Promise<boolean> {
     if (typeof name !== 'string' || name.length === 0 || name.length > 200)
       throw new InvalidArgumentError(`Invalid signal name ${JSON.stringify(name)}`)
     if (name.startsWith('$')) throw new InvalidArgumentError(`Signal names starting with "$" are reserved, got "${name}"`)
-    await this.send(runId, name, payload)
+    return this.send(runId, name, payload)
   }
 
-  private async send(runId: string, name: string, payload: unknown) {
+  private async send(runId: string, name: string, payload: unknown): Promise<boolean> {
     const got = await this.store.get(keys.run(assertId(runId, 'run id')))
     if (!got) throw new RunNotFoundError(runId)
+    if (TERMINAL.has(this.store.decode<RunRecord>(got, keys.run(runId)).status)) return false
     const now = this.clock.now()
     const sig: SignalRecord = { name, payload: this.store.scrub(payload), sentAt: now }
     const seq = ++this.signalSeq
@@ -366,6 +371,7 @@ export class Engine {
     if (local) local.wakeRequested = true
     else void this.scheduler.poll()
     if (!local) this.notifyOthers()
+    return true
   }
 
   /** Tells engines in other processes that work became due (stores with pub/sub; others poll). */

@@ -128,7 +128,12 @@ export class Execution {
     this.state = structuredClone(this.workflow.initialState(this.record.input) ?? {}) as Record<string, unknown>
     const base = this.eventBase()
     if (this.journal.size === 0 && this.record.steps === 0) {
-      if (this.deps.hooks.has('workflow:start')) this.deps.hooks.emit('workflow:start', { ...base, input: this.record.input, ...(this.record.parent ? { parent: this.record.parent } : {}) })
+      if (this.deps.hooks.has('workflow:start'))
+        this.deps.hooks.emit('workflow:start', {
+          ...base,
+          input: this.record.input,
+          ...(this.record.parent ? { parent: this.record.parent } : {}),
+        })
     } else if (this.deps.hooks.has('workflow:resume')) {
       this.deps.hooks.emit('workflow:resume', { ...base, steps: this.journal.size, atStep: this.record.currentStep })
     }

@@ -343,8 +343,7 @@ export const buildStep = (exec: Execution): Step<any> => {
           for (const k of Object.keys(exec.state)) delete exec.state[k]
           Object.assign(exec.state, structuredClone(value))
           const { hooks } = exec.deps
-          if (!wasReplayed && hooks.has('state:change'))
-            hooks.emit('state:change', { ...exec.eventBase(), stepId, state: value, previous })
+          if (!wasReplayed && hooks.has('state:change')) hooks.emit('state:change', { ...exec.eventBase(), stepId, state: value, previous })
         },
       )
     },
@@ -449,14 +448,23 @@ const runAction = async (
   const base = () => ({ ...stepEvent(exec, stepId, 'action', false, attempt), actionId: act.id })
   if (hooks.has('action:start')) hooks.emit('action:start', { ...base(), input: exec.deps.store.scrub(input), idempotencyKey })
   try {
-    const output = chain.length
-      ? await compose(
-          chain,
-          { runId: exec.runId, workflowId: exec.workflow.id, stepId, action: act, attempt, idempotencyKey, input },
-          (next) => call(next),
-          input,
-        )
-      : await call(input)
+    let output: unknown
+    if (chain.length) {
+      // Interceptors see validated input, and a short-circuit result is validated like the action's
+      // own, so a mock cannot hide input or output the real action would refuse.
+      const parsed = await act.parseInput(input)
+      let called = false
+      output = await compose(
+        chain,
+        { runId: exec.runId, workflowId: exec.workflow.id, stepId, action: act, attempt, idempotencyKey, input: parsed },
+        (next) => {
+          called = true
+          return call(next)
+        },
+        parsed,
+      )
+      if (!called) output = await parseWith(act.outputSchema, output, `output of action "${act.id}"`)
+    } else output = await call(input)
     if (hooks.has('action:complete'))
       hooks.emit('action:complete', { ...base(), output: exec.deps.store.scrub(output), durationMs: exec.now - started })
     return output

@@ -22,7 +22,10 @@ export interface StepEventBase extends RunEventBase {
 
 /** The typed map of lifecycle events: name → payload. */
 export interface HookEvents {
-  'workflow:start': RunEventBase & { readonly input: unknown; /** Set for a child run started by `step.invoke`. */ readonly parent?: { readonly runId: string; readonly stepId: string } }
+  'workflow:start': RunEventBase & {
+    readonly input: unknown /** Set for a child run started by `step.invoke`. */
+    readonly parent?: { readonly runId: string; readonly stepId: string }
+  }
   'workflow:resume': RunEventBase & { readonly steps: number; readonly atStep?: string }
   'workflow:suspend': RunEventBase & { readonly status: RunStatus; readonly wakeAt?: number; readonly waitingFor?: readonly string[] }
   'workflow:complete': RunEventBase & { readonly output: unknown; readonly durationMs: number }

@@ -92,6 +92,8 @@ export const createTestEngine = (options: TestEngineOptions = {}): TestEngine =>
       origKill()
     },
     async advance(duration: Duration) {
+      // Finish what is due now first, so nothing starts on the moved clock by accident.
+      await settle()
       clock.advance(toMs(duration, 'advance'))
       await settle()
     },

@@ -185,3 +185,42 @@ describe('interceptors', () => {
     await engine.stop()
   })
 })
+
+describe('interceptors and schemas', () => {
+  it('interceptors see validated input, and a short-circuit result is validated like the real one', async () => {
+    const { z } = await import('zod')
+    const typed = action.create({
+      id: 'typed',
+      description: 'Typed.',
+      retry: false,
+      input: z.object({ n: z.coerce.number() }),
+      output: z.object({ doubled: z.number() }),
+      execute: ({ n }) => ({ doubled: n * 2 }),
+    })
+    const wf = workflow.create({ id: 'typed-wf', run: async ({ step }) => step.run(typed, { n: '21' as never }) })
+    const seen: unknown[] = []
+    const engine = testEngine({
+      workflows: [wf],
+      plugins: [
+        definePlugin({
+          name: 'bad-mock',
+          setup(ctx) {
+            ctx.wrap('action', async (c) => {
+              seen.push(c.input)
+              return { doubled: 'lots' }
+            })
+          },
+        }),
+      ],
+    })
+    await engine.start()
+    const run = await engine.trigger(wf, undefined)
+    await engine.settle()
+    const info = await engine.getRun(run.id)
+    expect(seen).toEqual([{ n: 21 }])
+    expect(info.status).toBe('failed')
+    expect(info.error?.code).toBe('ERR_VALIDATION')
+    expect(info.error?.message).toMatch(/output of action "typed"/)
+    await engine.stop()
+  })
+})

@@ -51,6 +51,10 @@ describe('engine lifecycle', () => {
     await expect(engine.signal('no-such-run', 'go')).rejects.toBeInstanceOf(RunNotFoundError)
     expect(await store.list('sig/')).toEqual([])
     await expect(engine.signal('no-such-run', '$cancel')).rejects.toThrow(/reserved/)
+    const done = await engine.trigger(wf, undefined)
+    await engine.settle()
+    await expect(engine.signal(done.id, 'late')).resolves.toBe(false)
+    expect(await store.list('sig/')).toEqual([])
     await engine.stop()
   })
 
