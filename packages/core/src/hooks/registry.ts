@@ -22,6 +22,7 @@ export const HOOK_NAMES: readonly HookName[] = [
   'error',
 ]
 const KNOWN = new Set<string>(HOOK_NAMES)
+const SLOW_OBSERVER_MS = 5_000
 
 /** Composes wrap middleware, first registered outermost; `next()` may be called once. */
 export const compose = <C, R>(
@@ -93,7 +94,21 @@ export class Hooks implements HookRegistry {
     for (const fn of list) {
       try {
         const r = fn(frozen) as unknown
-        if (r && typeof (r as Promise<void>).then === 'function') (r as Promise<void>).then(undefined, (e) => this.report(name, e))
+        if (r && typeof (r as Promise<void>).then === 'function') {
+          // Never awaited, so it cannot stall a run; a slow one is still reported.
+          const timer = setTimeout(
+            () => this.report(name, new HookError(`Observer of "${name}" is still running after ${SLOW_OBSERVER_MS} ms`)),
+            SLOW_OBSERVER_MS,
+          )
+          timer.unref?.()
+          ;(r as Promise<void>).then(
+            () => clearTimeout(timer),
+            (e) => {
+              clearTimeout(timer)
+              this.report(name, e)
+            },
+          )
+        }
       } catch (e) {
         this.report(name, e)
       }
