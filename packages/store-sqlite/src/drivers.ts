@@ -78,16 +78,48 @@ export const openBetterSqlite3 = async (o: ConnectionOptions): Promise<SqlDriver
   }
   const selectKeys = (ns: string, keys: string[]) =>
     chunks(keys).flatMap((part) => prepared(selectIn(part.length)).all(ns, ...part) as Row[])
-  const transaction = db.transaction((ns: string, keys: string[], decide: (rows: Row[]) => FinalWrite[]) => {
+  const applyOne = db.transaction((ns: string, keys: string[], decide: (rows: Row[]) => FinalWrite[]) => {
     for (const write of decide(selectKeys(ns, keys))) {
       const [sql, params] = writeRow(write, ns)
       prepared(sql).run(...params)
     }
   })
+  // Group commit: batches that arrive in the same event-loop turn share one transaction. Each batch
+  // runs in its own savepoint (better-sqlite3 nests transactions that way), so one failing batch
+  // rolls back alone; every batch still applies all of its ops or none, and none resolves before
+  // the shared COMMIT.
+  type Pending = { ns: string; keys: string[]; decide: (rows: Row[]) => FinalWrite[]; done: (error?: unknown) => void; error?: unknown }
+  let queue: Pending[] = []
+  const applyGroup = db.transaction((items: Pending[]) => {
+    for (const item of items) {
+      item.error = undefined
+      try {
+        applyOne(item.ns, item.keys, item.decide)
+      } catch (error) {
+        item.error = error
+      }
+    }
+  })
+  const flush = () => {
+    const items = queue
+    queue = []
+    retryBusy(() => applyGroup.immediate(items), o.busyTimeoutMs).then(
+      () => {
+        for (const item of items) item.done(item.error)
+      },
+      (error) => {
+        for (const item of items) item.done(error)
+      },
+    )
+  }
   return {
     name: 'better-sqlite3',
     query: async (sql, params) => retryBusy(() => prepared(sql).all(...params) as Row[], o.busyTimeoutMs),
-    readModifyWrite: (ns, keys, decide) => retryBusy(() => transaction.immediate(ns, keys, decide), o.busyTimeoutMs),
+    readModifyWrite: (ns, keys, decide) =>
+      new Promise<void>((resolve, reject) => {
+        if (queue.length === 0) setImmediate(flush)
+        queue.push({ ns, keys, decide, done: (error) => (error === undefined ? resolve() : reject(error)) })
+      }),
     close: async () => {
       if (db.open) db.close()
     },
