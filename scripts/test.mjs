@@ -21,6 +21,7 @@ step('system packages', 'node', ['scripts/system-deps.mjs'])
 step('build', 'pnpm', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only'])
 step('typecheck', 'pnpm', ['exec', 'turbo', 'run', 'typecheck', '--output-logs=errors-only'])
 step('lint', 'pnpm', ['exec', 'biome', 'check', '.'])
+step('publint', 'pnpm', ['exec', 'turbo', 'run', 'publint', '--output-logs=errors-only'])
 
 const out = '.test-results/vitest.json'
 mkdirSync('.test-results', { recursive: true })
