@@ -1,0 +1,74 @@
+// One subject in a process of its own: warm-up, then the sequential and throughput measurements,
+// each repeated. Prints one line `RESULT {json}`. Run by main.ts (and by profile.ts under --cpu-prof).
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { sequentialMs, throughput } from './measure.js'
+import { SUBJECTS } from './subjects/index.js'
+
+export interface CaseConfig {
+  subject: string
+  redisUrl?: string
+  /** Measured sequential runs per repetition. */
+  seqRuns: number
+  seqWarmup: number
+  /** Workflows per throughput repetition. */
+  tputRuns: number
+  concurrency: number
+  reps: number
+  parts: ('seq' | 'tput')[]
+}
+
+export interface CaseResult {
+  subject: string
+  /** ms per workflow, one value per repetition. */
+  seq: number[]
+  /** workflows per second, one value per repetition. */
+  tput: number[]
+  /** The measured repetitions (after warm-up), in µs of the monotonic clock V8's profiler uses too. */
+  windowUs: [number, number]
+}
+
+const main = async () => {
+  const config = JSON.parse(process.argv[2] as string) as CaseConfig
+  const factory = SUBJECTS[config.subject]
+  if (!factory) throw new Error(`unknown subject "${config.subject}"`)
+  const dir = mkdtempSync(join(tmpdir(), `do-sdk-bench-${config.subject}-`))
+  const subject = await factory({ dir, redisUrl: config.redisUrl })
+  const result: CaseResult = { subject: config.subject, seq: [], tput: [], windowUs: [0, 0] }
+  const nowUs = () => Number(process.hrtime.bigint() / 1000n)
+  let offset = 0
+  const run = (i: number) => subject.run(i)
+  try {
+    // Warm-up: both shapes, so the JIT and the store's caches are warm for whichever comes first.
+    await sequentialMs(run, config.seqWarmup, offset)
+    offset += config.seqWarmup
+    const warmTput = Math.min(config.tputRuns, Math.max(config.concurrency * 4, Math.floor(config.tputRuns / 4)))
+    if (config.parts.includes('tput')) await throughput(run, warmTput, config.concurrency, offset)
+    offset += warmTput
+    result.windowUs[0] = nowUs()
+    for (let r = 0; r < config.reps; r++) {
+      if (config.parts.includes('seq')) {
+        result.seq.push(await sequentialMs(run, config.seqRuns, offset))
+        offset += config.seqRuns
+      }
+      if (config.parts.includes('tput')) {
+        result.tput.push(await throughput(run, config.tputRuns, config.concurrency, offset))
+        offset += config.tputRuns
+      }
+    }
+    result.windowUs[1] = nowUs()
+  } finally {
+    await subject.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`)
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,300 @@
+// `pnpm bench`: the workload of issue 8 on do-sdk (memory, SQLite with both drivers, Redis), on the
+// raw stores underneath and on two peers (BullMQ, LangGraph.js), then hooks, scale and resume.
+// Every subject runs in a fresh child process, one at a time; Redis is started here and stopped at
+// the end. Flags: --smoke (tiny sizes, for CI), --scale (only the scale and resume parts),
+// --1m (adds 1,000,000 sleeping runs), --sizes=10000,100000, --only=do-sqlite,raw-sqlite,
+// --parts=main,hooks,scale,resume, --reps=3, --json=<file>.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createClient } from '@redis/client'
+import type { CaseConfig, CaseResult } from './case.js'
+import { runChild } from './child.js'
+import { int, sig, table, times, withSpread, yesNo } from './format.js'
+import { HOOK_VARIANTS, type HookVariant, type HooksConfig } from './hooks-def.js'
+import { machineInfo } from './machine.js'
+import { median } from './measure.js'
+import { type BenchRedis, startBenchRedis } from './redis-server.js'
+import { ROWS, SHORT } from './rows.js'
+import {
+  type ResumeRow,
+  resumeTable,
+  runResume,
+  runScale,
+  type ScaleRow,
+  type StoreKind,
+  scaleTable,
+  scaleVerdicts,
+  type Verdict,
+  verdictTable,
+} from './scale.js'
+
+type Part = 'main' | 'hooks' | 'scale' | 'resume'
+
+const args = process.argv.slice(2)
+const flag = (name: string) => args.includes(`--${name}`)
+const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
+const list = (name: string) => option(name)?.split(',').filter(Boolean)
+
+const smoke = flag('smoke')
+const parts = new Set<Part>((list('parts') as Part[] | undefined) ?? (flag('scale') ? ['scale', 'resume'] : ['main', 'hooks', 'scale', 'resume']))
+const reps = Number(option('reps') ?? (smoke ? 1 : 3))
+const only = list('only')
+const sizes = (list('sizes')?.map(Number) ?? (smoke ? [200, 400] : [10_000, 100_000])).concat(flag('1m') ? [1_000_000] : [])
+
+/** Sequential runs measured per repetition: more for the fast subjects, so each timing spans ~0.3 s or more. */
+const SEQ_RUNS: Record<string, number> = {
+  plain: 200_000,
+  'do-memory': 3_000,
+  'langgraph-memory': 500,
+  'raw-sqlite': 5_000,
+  'raw-sqlite-batched': 3_000,
+  'do-sqlite': 1_500,
+  'do-sqlite3': 300,
+  'langgraph-sqlite': 300,
+  'raw-redis': 2_000,
+  'raw-redis-pipelined': 2_000,
+  'do-redis': 800,
+  bullmq: 300,
+}
+
+const caseConfig = (subject: string, redisUrl?: string): CaseConfig => {
+  const seqRuns = smoke ? 10 : (SEQ_RUNS[subject] ?? 500)
+  return {
+    subject,
+    redisUrl,
+    seqRuns,
+    seqWarmup: smoke ? 3 : Math.ceil(seqRuns / 5),
+    tputRuns: smoke ? 100 : 2_000,
+    concurrency: 50,
+    reps,
+    parts: ['seq', 'tput'],
+  }
+}
+
+const hooksConfig: HooksConfig = smoke ? { steps: 10, runs: 3, warmup: 2, reps: 1 } : { steps: 50, runs: 100, warmup: 50, reps: 9 }
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`)
+const print = (line = '') => process.stdout.write(`${line}\n`)
+
+const flushRedis = async (url: string) => {
+  const client = createClient({ url })
+  await client.connect()
+  await client.flushAll()
+  await client.close()
+}
+
+interface Results {
+  machine: string[]
+  cases: Record<string, CaseResult | { error: string }>
+  hooks?: { usPerStep: Record<HookVariant, number> } | { error: string }
+  scale?: ScaleRow[] | { error: string }
+  resume?: ResumeRow[] | { error: string }
+  verdicts: Verdict[]
+}
+
+const isOk = <T>(x: T | { error: string } | undefined): x is T => x !== undefined && !(typeof x === 'object' && x && 'error' in x)
+const errorOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
+
+const mainTable = (cases: Results['cases']) => {
+  const seqOf = (id: string) => {
+    const c = cases[id]
+    return isOk(c) && c.seq.length ? median(c.seq) : Number.NaN
+  }
+  const tputOf = (id: string) => {
+    const c = cases[id]
+    return isOk(c) && c.tput.length ? median(c.tput) : Number.NaN
+  }
+  const rows = ROWS.filter((r) => cases[r.id] !== undefined).map((r) => {
+    const c = cases[r.id]
+    if (!isOk(c)) return [r.label, r.store, 'error', 'error', c?.error ?? '', '']
+    const seqRatios = r.seqVs.filter((v) => cases[v]).map((v) => `${times(seqOf(r.id) / seqOf(v))} ${SHORT[v]}`)
+    const tputRatios = r.tputVs.filter((v) => cases[v]).map((v) => `${times(tputOf(r.id) / tputOf(v))} ${SHORT[v]}`)
+    return [r.label, r.store, withSpread(c.seq, sig), withSpread(c.tput, int), seqRatios.join('; '), tputRatios.join('; ')]
+  })
+  const text = table(
+    ['system', 'store, durability', 'sequential ms / workflow', 'workflows / s (2,000 at c=50)', 'latency ÷', 'throughput ÷'],
+    rows,
+  )
+  const verdicts: Verdict[] = []
+  const ratio = (target: string, a: string, b: string, kind: 'seq' | 'tput', limit: number) => {
+    if (!cases[a] || !cases[b]) return
+    const r = kind === 'seq' ? seqOf(a) / seqOf(b) : tputOf(a) / tputOf(b)
+    const met = Number.isFinite(r) ? (kind === 'seq' ? r <= limit : r >= limit) : undefined
+    verdicts.push({ target, measured: `${times(r)} (${SHORT[a]} / ${SHORT[b]})`, met })
+  }
+  ratio('1. memory: sequential latency within 20× of plain calls', 'do-memory', 'plain', 'seq', 20)
+  ratio('1. memory: throughput at least 1/4 of plain calls', 'do-memory', 'plain', 'tput', 0.25)
+  ratio('2. SQLite: sequential latency within 2× of raw 3 INSERTs', 'do-sqlite', 'raw-sqlite', 'seq', 2)
+  ratio('2. SQLite: throughput at least 1/2 of raw batched INSERTs', 'do-sqlite', 'raw-sqlite-batched', 'tput', 0.5)
+  ratio('3. Redis: sequential latency within 1.5× of raw 3 SETs', 'do-redis', 'raw-redis', 'seq', 1.5)
+  ratio('3. Redis: throughput at least 70% of raw pipelined SETs', 'do-redis', 'raw-redis-pipelined', 'tput', 0.7)
+  ratio('3. Redis: throughput at least 5× BullMQ', 'do-redis', 'bullmq', 'tput', 5)
+  return { text, verdicts }
+}
+
+const hooksReport = (usPerStep: Record<HookVariant, number>) => {
+  const none = usPerStep.none
+  const text = table(
+    ['hooks (memory store)', 'µs per step', 'ratio to none', 'added µs per step'],
+    HOOK_VARIANTS.map((v) => [v, sig(usPerStep[v]), times(usPerStep[v] / none), v === 'none' ? '-' : sig(usPerStep[v] - none)]),
+  )
+  const idle = usPerStep['unrelated observer'] / none
+  const verdicts: Verdict[] = [
+    {
+      target: '5. hooks: no measurable cost with none registered (an engine with an idle observer within 5% of one with none)',
+      measured: `${times(idle)}`,
+      met: idle <= 1.05,
+    },
+    {
+      target: '5. hooks: cost per step with 1 observer / 1 wrap (reported)',
+      measured: `+${sig(usPerStep['1 observer'] - none)} / +${sig(usPerStep['1 wrap'] - none)} µs (${times(usPerStep['1 observer'] / none)} / ${times(usPerStep['1 wrap'] / none)})`,
+      met: undefined,
+    },
+  ]
+  return { text, verdicts }
+}
+
+const main = async () => {
+  const started = Date.now()
+  const dir = mkdtempSync(join(tmpdir(), 'do-sdk-bench-'))
+  const results: Results = { machine: machineInfo(), cases: {}, verdicts: [] }
+  let failures = 0
+  let redis: BenchRedis | undefined
+  const subjects = ROWS.filter((r) => !only || only.includes(r.id))
+  const storesFor: StoreKind[] = ['sqlite', 'redis']
+  const needRedis = (parts.has('main') && subjects.some((r) => r.redis)) || parts.has('scale') || parts.has('resume')
+  print(`# do-sdk benchmarks${smoke ? ' (smoke: tiny sizes, the numbers mean nothing)' : ''}`)
+  print()
+  for (const line of results.machine) print(`- ${line}`)
+  print(`- workload: a workflow of 3 sequential steps, each returning a small JSON object; medians of ${reps} repetitions (± half the spread)`)
+  print()
+  try {
+    if (needRedis) {
+      try {
+        redis = await startBenchRedis()
+        log(`redis-server ${redis.version} on ${redis.url} (${redis.args.join(' ')})`)
+      } catch (error) {
+        log(`redis-server could not start: ${errorOf(error)}`)
+      }
+    }
+
+    if (parts.has('main')) {
+      for (const row of subjects) {
+        const t0 = Date.now()
+        try {
+          if (row.redis && !redis) throw new Error('redis-server not available')
+          if (row.redis && redis) await flushRedis(redis.url)
+          results.cases[row.id] = await runChild<CaseResult>('case.ts', caseConfig(row.id, redis?.url))
+        } catch (error) {
+          failures++
+          results.cases[row.id] = { error: errorOf(error) }
+        }
+        log(`${row.id}: ${isOk(results.cases[row.id]) ? 'done' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+      }
+      const { text, verdicts } = mainTable(results.cases)
+      results.verdicts.push(...verdicts)
+      print('## Workload: 3 sequential steps')
+      print()
+      print(text)
+      print()
+    }
+
+    if (parts.has('hooks')) {
+      log('hooks')
+      try {
+        const hooks = await runChild<{ usPerStep: Record<HookVariant, number> }>('hooks-case.ts', hooksConfig)
+        results.hooks = hooks
+        const { text, verdicts } = hooksReport(hooks.usPerStep)
+        results.verdicts.push(...verdicts)
+        print(`## Hooks: cost per step (${hooksConfig.steps}-step workflow, memory store, sequential)`)
+        print()
+        print(text)
+      } catch (error) {
+        failures++
+        results.hooks = { error: errorOf(error) }
+        print('## Hooks')
+        print()
+        print(`hooks: error: ${errorOf(error)}`)
+      }
+      print()
+    }
+
+    const scaleOptions = {
+      stores: storesFor.filter((s) => s !== 'redis' || redis),
+      sizes,
+      timers: smoke ? 20 : 500,
+      spreadMs: smoke ? 300 : 5_000,
+      leadMs: smoke ? 500 : 2_000,
+      resumeSteps: list('steps')?.map(Number) ?? (smoke ? [10, 100] : [10, 100, 1_000, 10_000]),
+      dir,
+      redisUrl: redis?.url,
+      log,
+    }
+    if ((parts.has('scale') || parts.has('resume')) && !redis) {
+      failures++
+      print('redis: error: redis-server not available, the Redis scale and resume rows are missing')
+    }
+    if (parts.has('scale')) {
+      try {
+        if (redis) await flushRedis(redis.url)
+        const rows = await runScale(scaleOptions)
+        results.scale = rows
+        print(`## Scale: sleeping runs in one store; a fresh engine starts on it and fires ${scaleOptions.timers} short timers`)
+        print()
+        print(scaleTable(rows))
+      } catch (error) {
+        failures++
+        results.scale = { error: errorOf(error) }
+        print('## Scale')
+        print()
+        print(`scale: error: ${errorOf(error)}`)
+      }
+      print()
+    }
+    if (parts.has('resume')) {
+      try {
+        const rows = await runResume(scaleOptions)
+        results.resume = rows
+        print('## Resume: a fresh engine replays a run of N committed steps to its wait')
+        print()
+        print(resumeTable(rows))
+      } catch (error) {
+        failures++
+        results.resume = { error: errorOf(error) }
+        print('## Resume')
+        print()
+        print(`resume: error: ${errorOf(error)}`)
+      }
+      print()
+    }
+    if (parts.has('scale') || parts.has('resume')) {
+      results.verdicts.push(
+        ...scaleVerdicts(isOk(results.scale) ? results.scale : [], isOk(results.resume) ? results.resume : []),
+      )
+    }
+
+    print("## Issue 8's targets (ratios measured in this run)")
+    print()
+    print(verdictTable(results.verdicts))
+    print()
+    const met = results.verdicts.filter((v) => v.met === true).length
+    const judged = results.verdicts.filter((v) => v.met !== undefined).length
+    print(`targets met: ${met} of ${judged}; ${yesNo(failures === 0)} without errors (${failures} failed)`)
+  } finally {
+    await redis?.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+  const out = option('json') ?? join(tmpdir(), `do-sdk-bench-${started}.json`)
+  writeFileSync(out, JSON.stringify(results, null, 2))
+  log(`results: ${out}; took ${((Date.now() - started) / 1000).toFixed(0)} s`)
+  return failures
+}
+
+main().then(
+  (failures) => process.exit(failures > 0 ? 1 : 0),
+  (error) => {
+    console.error(error)
+    process.exit(1)
+  },
+)

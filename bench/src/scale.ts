@@ -1,0 +1,237 @@
+// The scale and resume parts: drives scale-worker.ts, one fresh process per measurement.
+import { statSync } from 'node:fs'
+import { join } from 'node:path'
+import { createClient } from '@redis/client'
+import { runChild } from './child.js'
+import { int, sig, table, yesNo } from './format.js'
+import { mb } from './measure.js'
+import type { StoreSpec, WorkerTask } from './scale-worker.js'
+
+export type StoreKind = 'sqlite' | 'redis'
+
+export interface ScaleOptions {
+  stores: StoreKind[]
+  /** Numbers of sleeping runs, ascending; each size adds runs to the same store. */
+  sizes: number[]
+  /** Short timers fired during each probe, spread over `spreadMs`, the first `leadMs` after start. */
+  timers: number
+  spreadMs: number
+  leadMs: number
+  resumeSteps: number[]
+  dir: string
+  redisUrl?: string
+  log: (line: string) => void
+}
+
+interface ProbeResult {
+  startMs: number
+  rssAfterStart: number
+  heapAfterStart: number
+  rss: number
+  heapUsed: number
+  timers: number
+  lateP50: number
+  lateP99: number
+  lateMax: number
+}
+interface PopulateResult {
+  created: number
+  ms: number
+  perSecond: number
+  rss: number
+}
+export interface ScaleRow extends ProbeResult {
+  store: StoreKind
+  size: number
+  populatePerSecond?: number
+  populateRss?: number
+  storeBytes?: number
+}
+export interface ResumeRow {
+  store: StoreKind
+  steps: number
+  createMs: number
+  ms: number
+  loadMs: number
+  replayMs: number
+  reads: number
+  rows: number
+  writes: number
+}
+
+const GC = ['--expose-gc', '--max-old-space-size=8192']
+const worker = <T>(task: WorkerTask, timeoutMs = 1_800_000) => runChild<T>('scale-worker.ts', task, { nodeArgs: GC, timeoutMs })
+
+const spec = (kind: StoreKind, name: string, o: ScaleOptions): StoreSpec => {
+  if (kind === 'sqlite') return { kind, path: join(o.dir, `${name}.db`) }
+  if (!o.redisUrl) throw new Error('Redis is needed for the Redis scale measurements')
+  return { kind, url: o.redisUrl, namespace: name }
+}
+
+const fileSize = (path: string) => {
+  let total = 0
+  for (const f of [path, `${path}-wal`]) {
+    try {
+      total += statSync(f).size
+    } catch {}
+  }
+  return total
+}
+
+const redisUsedMemory = async (url: string) => {
+  const client = createClient({ url })
+  await client.connect()
+  try {
+    const info = await client.info('memory')
+    return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? Number.NaN)
+  } finally {
+    await client.close()
+  }
+}
+
+const storeBytes = async (s: StoreSpec) => (s.kind === 'sqlite' ? fileSize(s.path) : redisUsedMemory(s.url))
+
+export const runScale = async (o: ScaleOptions): Promise<ScaleRow[]> => {
+  const rows: ScaleRow[] = []
+  for (const kind of o.stores) {
+    const s = spec(kind, 'scale', o)
+    const probeTask: WorkerTask = { mode: 'probe', store: s, timers: o.timers, spreadMs: o.spreadMs, leadMs: o.leadMs }
+    o.log(`scale: ${kind}, empty store`)
+    rows.push({ store: kind, size: 0, ...(await worker<ProbeResult>(probeTask)), storeBytes: await storeBytes(s) })
+    let have = 0
+    for (const size of o.sizes) {
+      o.log(`scale: ${kind}, adding ${int(size - have)} sleeping runs`)
+      const pop = await worker<PopulateResult>({ mode: 'populate', store: s, from: have, count: size - have, inFlight: 100 })
+      have = size
+      o.log(`scale: ${kind}, ${int(size)} sleeping runs: fresh engine, ${o.timers} timers`)
+      const probe = await worker<ProbeResult>(probeTask)
+      rows.push({ store: kind, size, ...probe, populatePerSecond: pop.perSecond, populateRss: pop.rss, storeBytes: await storeBytes(s) })
+    }
+  }
+  return rows
+}
+
+export const runResume = async (o: ScaleOptions): Promise<ResumeRow[]> => {
+  const rows: ResumeRow[] = []
+  for (const kind of o.stores) {
+    const s = spec(kind, 'resume', o)
+    o.log(`resume: ${kind}, creating runs of ${o.resumeSteps.join(', ')} steps`)
+    const made = await worker<{ warmupId: string; runs: { id: string; steps: number; createMs: number }[] }>({
+      mode: 'resume-create',
+      store: s,
+      steps: o.resumeSteps,
+    })
+    o.log(`resume: ${kind}, fresh engine replays them`)
+    const measured = await worker<Omit<ResumeRow, 'store' | 'createMs'>[]>({
+      mode: 'resume-measure',
+      store: s,
+      runs: made.runs.map(({ id, steps }) => ({ id, steps })),
+      warmupId: made.warmupId,
+    })
+    for (const m of measured) {
+      rows.push({ store: kind, createMs: made.runs.find((r) => r.steps === m.steps)?.createMs ?? Number.NaN, ...m })
+    }
+  }
+  return rows
+}
+
+export const scaleTable = (rows: ScaleRow[]) =>
+  table(
+    [
+      'store',
+      'sleeping runs',
+      'created at (runs/s)',
+      'store size',
+      'engine start (ms)',
+      'RSS after start (MB)',
+      'RSS after timers (MB)',
+      'heap (MB)',
+      'timer lateness p50 / p99 / max (ms)',
+    ],
+    rows.map((r) => [
+      r.store,
+      int(r.size),
+      r.populatePerSecond === undefined ? '-' : int(r.populatePerSecond),
+      r.storeBytes === undefined ? '-' : `${mb(r.storeBytes)} MB${r.store === 'redis' ? ' (used_memory)' : ''}`,
+      sig(r.startMs),
+      String(mb(r.rssAfterStart)),
+      String(mb(r.rss)),
+      String(mb(r.heapUsed)),
+      `${r.lateP50} / ${r.lateP99} / ${r.lateMax} (${r.timers} timers)`,
+    ]),
+  )
+
+export const resumeTable = (rows: ResumeRow[]) =>
+  table(
+    [
+      'store',
+      'committed steps',
+      'resume to the wait (ms)',
+      'claim + journal load (ms)',
+      'replay + suspend (ms)',
+      'store reads',
+      'rows read',
+      'writes',
+      'first run (ms)',
+    ],
+    rows.map((r) => [
+      r.store,
+      int(r.steps),
+      sig(r.ms),
+      sig(r.loadMs),
+      sig(r.replayMs),
+      String(r.reads),
+      int(r.rows),
+      String(r.writes),
+      sig(r.createMs),
+    ]),
+  )
+
+export interface Verdict {
+  target: string
+  measured: string
+  met: boolean | undefined
+}
+
+export const scaleVerdicts = (scale: ScaleRow[], resume: ResumeRow[], timerLimitMs = 100): Verdict[] => {
+  const out: Verdict[] = []
+  for (const kind of new Set(scale.map((r) => r.store))) {
+    const rows = scale.filter((r) => r.store === kind && r.size > 0)
+    const first = rows[0]
+    const last = rows[rows.length - 1]
+    if (first && last && rows.length > 1) {
+      const growth = last.rss / first.rss
+      out.push({
+        target: `4. ${kind}: engine RSS flat from ${int(first.size)} to ${int(last.size)} sleeping runs (within 1.25×)`,
+        measured: `${mb(first.rss)} → ${mb(last.rss)} MB (${growth.toFixed(2)}×)`,
+        met: growth <= 1.25,
+      })
+    }
+    const all = scale.filter((r) => r.store === kind)
+    const worst = Math.max(...all.map((r) => r.lateP99))
+    out.push({
+      target: `4. ${kind}: timers fire within ${timerLimitMs} ms (p99, every size)`,
+      measured: `worst p99 ${worst} ms`,
+      met: worst <= timerLimitMs,
+    })
+  }
+  for (const kind of new Set(resume.map((r) => r.store))) {
+    const rows = resume.filter((r) => r.store === kind)
+    const small = rows[0]
+    const big = rows.find((r) => r.steps === 1000) ?? rows[rows.length - 1]
+    if (small && big) {
+      out.push({
+        target: `4. ${kind}: resuming ${int(big.steps)} committed steps reads the journal in one batch (store reads do not grow with steps)`,
+        measured: `${big.reads} reads (${int(big.rows)} rows) for ${int(big.steps)} steps, ${small.reads} for ${int(small.steps)}`,
+        met: big.reads <= small.reads,
+      })
+    }
+  }
+  return out
+}
+
+export const verdictTable = (verdicts: Verdict[]) =>
+  table(
+    ['target', 'measured', 'result'],
+    verdicts.map((v) => [v.target, v.measured, yesNo(v.met)]),
+  )

@@ -1,0 +1,19 @@
+import type { SubjectFactory } from '../workload.js'
+import { doMemory, doRedis, doSqlite, doSqlite3 } from './do-sdk.js'
+import { bullmq, langgraphMemory, langgraphSqlite } from './peers.js'
+import { plain, rawRedis, rawRedisPipelined, rawSqlite, rawSqliteBatched } from './raw.js'
+
+export const SUBJECTS: Record<string, SubjectFactory> = {
+  plain,
+  'do-memory': doMemory,
+  'langgraph-memory': langgraphMemory,
+  'raw-sqlite': rawSqlite,
+  'raw-sqlite-batched': rawSqliteBatched,
+  'do-sqlite': doSqlite,
+  'do-sqlite3': doSqlite3,
+  'langgraph-sqlite': langgraphSqlite,
+  'raw-redis': rawRedis,
+  'raw-redis-pipelined': rawRedisPipelined,
+  'do-redis': doRedis,
+  bullmq,
+}
