@@ -32,6 +32,8 @@ export interface UpdateInput {
   where?: Where
   /** Must be `true` to update without a `where` (every row). */
   allRows?: boolean
+  /** Same as `allRows`. */
+  allowAll?: boolean
   returning?: Returning
 }
 
@@ -53,6 +55,8 @@ export interface DeleteInput {
   where?: Where
   /** Must be `true` to delete without a `where` (every row). */
   allRows?: boolean
+  /** Same as `allRows`. */
+  allowAll?: boolean
   returning?: Returning
 }
 
@@ -115,8 +119,8 @@ export const inputSchemas = (dialect: Dialect, allow: AllowList | undefined, max
     })
     return Object.keys(list[0]).map((c) => [[v.rows ? 'rows' : 'values', c], c])
   }
-  const needsWhere = (ctx: Check, v: { where?: Record<string, unknown>; allRows?: boolean }) => {
-    if (Object.keys(v.where ?? {}).length === 0 && v.allRows !== true)
+  const needsWhere = (ctx: Check, v: { where?: Record<string, unknown>; allRows?: boolean; allowAll?: boolean }) => {
+    if (Object.keys(v.where ?? {}).length === 0 && v.allRows !== true && v.allowAll !== true)
       issue(ctx, ['where'], 'needs a condition (or allRows: true to touch every row)')
   }
 
@@ -136,7 +140,7 @@ export const inputSchemas = (dialect: Dialect, allow: AllowList | undefined, max
     })
 
   const update = z
-    .object({ table, set: row, where, allRows: z.boolean().optional(), returning })
+    .object({ table, set: row, where, allRows: z.boolean().optional(), allowAll: z.boolean().optional(), returning })
     .strict()
     .superRefine((v, ctx) => {
       if (Object.keys(v.set).length === 0) issue(ctx, ['set'], 'needs at least one column')
@@ -170,7 +174,7 @@ export const inputSchemas = (dialect: Dialect, allow: AllowList | undefined, max
     })
 
   const del = z
-    .object({ table, where, allRows: z.boolean().optional(), returning })
+    .object({ table, where, allRows: z.boolean().optional(), allowAll: z.boolean().optional(), returning })
     .strict()
     .superRefine((v, ctx) => {
       needsWhere(ctx, v)

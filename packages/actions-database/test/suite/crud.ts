@@ -52,7 +52,8 @@ export const crudTests = (t: SuiteContext) => {
     expect(await rejection(t.db.delete.execute({ table: 'users', where: {} }))).toBeInstanceOf(ValidationError)
     expect((await users()).map((u) => u.name)).toEqual(['Alice', 'Bob', 'Carol'])
     expect(await t.db.update.execute({ table: 'users', set: { age: 1 }, allRows: true })).toMatchObject({ affected: 3 })
-    expect(await t.db.delete.execute({ table: 'users', allRows: true })).toMatchObject({ affected: 3 })
+    expect(await t.db.update.execute({ table: 'users', set: { age: 2 }, allowAll: true })).toMatchObject({ affected: 3 })
+    expect(await t.db.delete.execute({ table: 'users', allowAll: true })).toMatchObject({ affected: 3 })
     expect(await users()).toEqual([])
   })
 
