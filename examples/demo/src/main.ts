@@ -10,6 +10,7 @@ import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { databaseActions } from '@do-sdk/actions-database'
 import { emailActions } from '@do-sdk/actions-email'
+import { httpActions } from '@do-sdk/actions-http'
 import { createEngine, silentLogger } from '@do-sdk/core'
 import { sqliteStore } from '@do-sdk/store-sqlite'
 import { makeOnboarding } from './onboarding.js'
@@ -35,10 +36,7 @@ const outbox = resolve(dir, 'outbox')
 
 const email = emailActions({ transport: { type: 'dev', dir: outbox }, from: 'Acme <hello@acme.test>' })
 const db = databaseActions({ dialect: 'sqlite', path: resolve(dir, 'app.db'), tables: ['profiles'], allowRawQuery: true })
-const onboarding = makeOnboarding(email, db, { sleep: args.sleep })
 const store = sqliteStore({ path: resolve(dir, 'do.db') })
-// A stable engine id: a restarted demo takes its run back at once instead of waiting for the lease.
-const engine = createEngine({ store, workflows: [onboarding], plugins: [email.plugin, db.plugin], engineId: 'demo', logger: silentLogger })
 
 const runId = 'onboarding:usr_12345'
 const user = { userId: 'usr_12345', email: 'jane.doe@example.com', name: 'Jane Doe' }
@@ -48,10 +46,22 @@ say(dim(`  Datastore: ${resolve(dir, 'do.db')} (SQLite)   outbox: ${outbox}   ap
 
 // The app's own table, created by the database pack's parameterized query action.
 await db.query.execute({
-  sql: 'CREATE TABLE IF NOT EXISTS profiles (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL, email TEXT NOT NULL, name TEXT NOT NULL, clicked_at INTEGER, request_key TEXT UNIQUE)',
+  sql: 'CREATE TABLE IF NOT EXISTS profiles (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL, email TEXT NOT NULL, name TEXT NOT NULL, plan TEXT, clicked_at INTEGER, request_key TEXT UNIQUE)',
 })
 
-const webhook = await startWebhook(engine, Number(args.port))
+// The server turns a click into a signal; the HTTP pack's base URL is the server's port.
+const webhook = await startWebhook((id) => engine.signal(id, 'email.clicked', { at: Date.now() }), Number(args.port))
+// Loopback is refused by the HTTP pack's SSRF policy unless allowed by name.
+const http = httpActions({ baseUrl: webhook.base, allow: ['127.0.0.1'], retry: { retries: 2, minTimeout: 200 } })
+const onboarding = makeOnboarding(email, db, http, { sleep: args.sleep })
+// A stable engine id: a restarted demo takes its run back at once instead of waiting for the lease.
+const engine = createEngine({
+  store,
+  workflows: [onboarding],
+  plugins: [email.plugin, db.plugin, http.plugin],
+  engineId: 'demo',
+  logger: silentLogger,
+})
 const curl = `curl -X POST '${webhook.url}?run=${runId}'`
 
 engine.hooks.on('workflow:start', (e) => say(`${cyan('▶')} run ${bold(e.runId)} started`))
@@ -140,4 +150,5 @@ say(timeline(info))
 await engine.stop()
 await new Promise<void>((r) => webhook.server.close(() => r()))
 await db.close()
+await http.close()
 await store.close?.()

@@ -1,5 +1,6 @@
 import type { databaseActions } from '@do-sdk/actions-database'
 import type { emailActions } from '@do-sdk/actions-email'
+import type { httpActions } from '@do-sdk/actions-http'
 import { workflow } from '@do-sdk/core'
 import { z } from 'zod'
 
@@ -14,12 +15,13 @@ export type UserRecord = z.infer<typeof userRecord>
 
 /**
  * The onboarding workflow: the stateful project manager over stateless actions (the email pack's
- * `sendEmail`, the database pack's `insert`). Every step is committed to the SQLite Datastore, so
+ * `sendEmail`, the HTTP pack's `get`, the database pack's `insert`). Every step is committed to the SQLite Datastore, so
  * the run can be killed anywhere and resumed where it stopped.
  */
 export const makeOnboarding = (
   email: ReturnType<typeof emailActions>,
   db: ReturnType<typeof databaseActions>,
+  http: ReturnType<typeof httpActions>,
   options: { sleep: string },
 ) =>
   workflow.create({
@@ -43,9 +45,11 @@ export const makeOnboarding = (
       const click = await step.waitForEvent<{ at: number }>('email.clicked', { timeout: '3d' })
       await step.setState({ status: 'clicked' })
       await step.sleep(options.sleep)
+      const crm = await step.run(http.get, { url: `/crm/users/${input.userId}`, responseType: 'json' })
+      const plan = (crm.body as { plan?: string }).plan ?? 'free'
       const profile = await step.run(db.insert, {
         table: 'profiles',
-        values: { user_id: input.userId, email: input.email, name: input.name, clicked_at: click?.at ?? null },
+        values: { user_id: input.userId, email: input.email, name: input.name, plan, clicked_at: click?.at ?? null },
         idempotencyKey: 'request_key',
       })
       await step.setState({ status: 'active', profileSetup: true })

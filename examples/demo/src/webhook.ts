@@ -1,13 +1,22 @@
 import { createServer, type Server } from 'node:http'
-import type { Engine } from '@do-sdk/core'
 
 /**
- * A real webhook: `POST /webhooks/email-clicked?run=<runId>` turns the email provider's click
- * callback into `engine.signal(runId, 'email.clicked', …)`.
+ * The demo's local HTTP server:
+ * - a real webhook: `POST /webhooks/email-clicked?run=<runId>` turns the email provider's click
+ *   callback into `engine.signal(runId, 'email.clicked', …)`;
+ * - a stand-in CRM API, `GET /crm/users/<id>`, that the workflow calls through the HTTP pack.
  */
-export const startWebhook = async (engine: Engine, port: number): Promise<{ server: Server; url: string }> => {
+export const startWebhook = async (
+  onClick: (runId: string) => Promise<unknown>,
+  port: number,
+): Promise<{ server: Server; url: string; base: string }> => {
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
+    const crm = /^\/crm\/users\/([\w-]+)$/.exec(url.pathname)
+    if (req.method === 'GET' && crm) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: crm[1], plan: 'pro', company: 'Acme Corp' }))
+      return
+    }
     if (req.method !== 'POST' || url.pathname !== '/webhooks/email-clicked') {
       res.writeHead(404).end('not found\n')
       return
@@ -18,7 +27,7 @@ export const startWebhook = async (engine: Engine, port: number): Promise<{ serv
       return
     }
     try {
-      await engine.signal(runId, 'email.clicked', { at: Date.now() })
+      await onClick(runId)
       res.writeHead(202, { 'content-type': 'application/json' }).end('{"accepted":true}\n')
     } catch (error) {
       res.writeHead(404, { 'content-type': 'application/json' }).end(`${JSON.stringify({ error: (error as Error).message })}\n`)
@@ -33,5 +42,5 @@ export const startWebhook = async (engine: Engine, port: number): Promise<{ serv
   })
   const address = server.address()
   const actual = typeof address === 'object' && address ? address.port : port
-  return { server, url: `http://127.0.0.1:${actual}/webhooks/email-clicked` }
+  return { server, url: `http://127.0.0.1:${actual}/webhooks/email-clicked`, base: `http://127.0.0.1:${actual}` }
 }
