@@ -1,6 +1,6 @@
 // Reads a V8 .cpuprofile (node --cpu-prof) and ranks functions and files by self time.
 import { readFileSync } from 'node:fs'
-import { SourceMap } from 'node:module'
+import { SourceMap, type SourceMapping } from 'node:module'
 import { dirname, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -43,9 +43,12 @@ const locate = (url: string, line: number, column: number, root: string): string
   if (!url.startsWith('file://')) return `${url}:${line + 1}`
   let path = fileURLToPath(url)
   let at = line + 1
-  const entry = path.endsWith('.js') || path.endsWith('.cjs') ? sourceMapOf(path)?.findEntry(line, column) : undefined
-  if (entry && 'originalSource' in entry && entry.originalSource) {
-    const source = entry.originalSource.startsWith('file://') ? fileURLToPath(entry.originalSource) : resolve(dirname(path), entry.originalSource)
+  const found = path.endsWith('.js') || path.endsWith('.cjs') ? sourceMapOf(path)?.findEntry(line, column) : undefined
+  const entry = found && 'originalSource' in found ? (found as SourceMapping) : undefined
+  if (entry?.originalSource) {
+    const source = entry.originalSource.startsWith('file://')
+      ? fileURLToPath(entry.originalSource)
+      : resolve(dirname(path), entry.originalSource)
     path = source
     at = entry.originalLine + 1
   }
@@ -88,8 +91,6 @@ export const summarize = (file: string, root: string, windowUs?: [number, number
     files.set(fileKey, (files.get(fileKey) ?? 0) + us)
   }
   const rank = (m: Map<string, number>): Ranked[] =>
-    [...m.entries()]
-      .map(([name, us]) => ({ name, selfMs: us / 1000, percent: (us / total) * 100 }))
-      .sort((a, b) => b.selfMs - a.selfMs)
+    [...m.entries()].map(([name, us]) => ({ name, selfMs: us / 1000, percent: (us / total) * 100 })).sort((a, b) => b.selfMs - a.selfMs)
   return { totalMs: total / 1000, functions: rank(fns), files: rank(files) }
 }

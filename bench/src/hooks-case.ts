@@ -6,7 +6,6 @@ import { createEngine, definePlugin, type Engine, memoryStore, type Plugin, sile
 import { HOOK_VARIANTS, type HooksConfig, type HookVariant } from './hooks-def.js'
 import { median, sequentialMs } from './measure.js'
 
-
 const manySteps = workflow.create({
   id: 'bench-many-steps',
   run: async ({ input, step }) => {

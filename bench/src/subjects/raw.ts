@@ -45,7 +45,9 @@ export const rawSqlite = async (ctx: SubjectContext): Promise<Subject> => {
       await write(run, 3, c)
       return { a, b, c }
     },
-    close: async () => db.close(),
+    close: async () => {
+      db.close()
+    },
   }
 }
 
@@ -81,7 +83,9 @@ export const rawSqliteBatched = async (ctx: SubjectContext): Promise<Subject> =>
       await write(run, 3, c)
       return { a, b, c }
     },
-    close: async () => db.close(),
+    close: async () => {
+      db.close()
+    },
   }
 }
 

@@ -1,0 +1,80 @@
+// Runs `pnpm bench` in smoke mode (tiny sizes) as a child process, so the benchmark keeps working.
+// No timing is asserted: timing targets belong to the benchmark's report, never to a test.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import { HOOK_VARIANTS } from '../src/hooks-def.js'
+import { ROWS } from '../src/rows.js'
+
+const benchDir = fileURLToPath(new URL('..', import.meta.url))
+const out = mkdtempSync(join(tmpdir(), 'do-sdk-bench-smoke-'))
+afterAll(() => rmSync(out, { recursive: true, force: true }))
+
+const runSmoke = () =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--smoke', `--json=${join(out, 'results.json')}`], {
+      cwd: benchDir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d
+    })
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d
+    })
+    child.on('error', reject)
+    child.on('exit', (code) => resolve({ code, stdout, stderr }))
+  })
+
+/** The table row whose first cell is `first` (cells trimmed), or undefined. */
+const rowOf = (stdout: string, first: string) =>
+  stdout
+    .split('\n')
+    .filter((l) => l.startsWith('|'))
+    .map((l) =>
+      l
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim()),
+    )
+    .find((cells) => cells[0] === first)
+
+describe('pnpm bench --smoke', () => {
+  let result: Awaited<ReturnType<typeof runSmoke>>
+
+  it('exits 0', async () => {
+    result = await runSmoke()
+    expect(result.code, result.stderr).toBe(0)
+  }, 300_000)
+
+  it('prints a measured row for every system, baseline and peer', () => {
+    for (const row of ROWS) {
+      const cells = rowOf(result.stdout, row.label)
+      expect(cells, `row "${row.label}"`).toBeDefined()
+      expect(cells?.[2], `sequential latency of "${row.label}"`).toMatch(/^\d/)
+      expect(cells?.[3], `throughput of "${row.label}"`).toMatch(/^\d/)
+    }
+  })
+
+  it('prints the hooks, scale and resume rows and the targets', () => {
+    for (const variant of HOOK_VARIANTS) expect(rowOf(result.stdout, variant), `hooks row "${variant}"`).toBeDefined()
+    const lines = result.stdout.split('\n')
+    for (const store of ['sqlite', 'redis']) {
+      expect(lines.filter((l) => l.startsWith(`| ${store} `)).length, `scale + resume rows of ${store}`).toBe(2 + 2)
+    }
+    expect(result.stdout).toContain("## Issue 8's targets")
+    for (const target of ['1. memory', '2. SQLite', '3. Redis', '4. sqlite', '4. redis', '5. hooks']) {
+      expect(result.stdout, `target rows "${target}"`).toContain(`| ${target}`)
+    }
+  })
+
+  it('writes the results as JSON', () => {
+    const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { cases: Record<string, unknown> }
+    expect(Object.keys(json.cases).sort()).toEqual(ROWS.map((r) => r.id).sort())
+  })
+})
