@@ -60,6 +60,15 @@ const SEQ_RUNS: Record<string, number> = {
   bullmq: 300,
 }
 
+/** Back-to-back batches of 2,000 per throughput repetition for the baselines that take a few ms per batch. */
+const TPUT_BATCHES: Record<string, number> = {
+  plain: 100,
+  'raw-sqlite-batched': 10,
+  'raw-sqlite': 2,
+  'raw-redis': 5,
+  'raw-redis-pipelined': 5,
+}
+
 const caseConfig = (subject: string, redisUrl?: string): CaseConfig => {
   const seqRuns = smoke ? 10 : (SEQ_RUNS[subject] ?? 500)
   return {
@@ -68,6 +77,7 @@ const caseConfig = (subject: string, redisUrl?: string): CaseConfig => {
     seqRuns,
     seqWarmup: smoke ? 3 : Math.ceil(seqRuns / 5),
     tputRuns: smoke ? 100 : 2_000,
+    tputBatches: smoke ? 1 : (TPUT_BATCHES[subject] ?? 1),
     concurrency: 50,
     reps,
     parts: ['seq', 'tput'],
