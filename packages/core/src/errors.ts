@@ -306,3 +306,30 @@ export const toError = (value: unknown): Error => {
   }
   return new Error(typeof value === 'string' ? value : JSON.stringify(value))
 }
+
+/** The class of a do-sdk error code, to rebuild stored errors as their own class. */
+export const errorClassOf = (code: string): (abstract new (...args: never[]) => DoSdkError) | undefined =>
+  (
+    ({
+      ERR_VALIDATION: ValidationError,
+      ERR_INVALID_ARGUMENT: InvalidArgumentError,
+      ERR_NON_RETRYABLE: NonRetryableError,
+      ERR_RETRY_AFTER: RetryAfterError,
+      ERR_TIMEOUT: TimeoutError,
+      ERR_ACTION_FAILED: ActionFailedError,
+      ERR_NON_DETERMINISM: NonDeterminismError,
+      ERR_SERIALIZATION: SerializationError,
+      ERR_SIZE_LIMIT: SizeLimitError,
+      ERR_RUN_NOT_FOUND: RunNotFoundError,
+      ERR_WORKFLOW_NOT_FOUND: WorkflowNotFoundError,
+      ERR_RUN_FAILED: RunFailedError,
+      ERR_CANCELLED: CancelledError,
+      ERR_STORE: StoreError,
+      ERR_CONFLICT: ConflictError,
+      ERR_LEASE_LOST: LeaseLostError,
+      ERR_CAPABILITY: CapabilityError,
+      ERR_CORRUPT_RECORD: CorruptRecordError,
+      ERR_ENGINE_STATE: EngineStateError,
+      ERR_HOOK: HookError,
+    }) as Record<string, (abstract new (...args: never[]) => DoSdkError) | undefined>
+  )[code]

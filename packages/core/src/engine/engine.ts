@@ -95,6 +95,11 @@ export interface ListRunsOptions {
 
 const WAKE_CHANNEL = 'wake'
 
+const lastFailure = (failed: JournalEntry[], runError: string | undefined): number => {
+  const last = failed.sort((a, b) => b.seq - a.seq)[0]
+  return last && runError !== undefined && runError.includes(last.error?.message ?? '\u0000') ? last.seq : Number.MAX_SAFE_INTEGER
+}
+
 /** The engine. Create it with {@link createEngine}. */
 export class Engine {
   readonly engineId: string
@@ -411,10 +416,16 @@ export class Engine {
     if (record.status !== 'failed') throw new EngineStateError(`Run "${runId}" is ${record.status}; only failed runs can be retried`)
     const now = this.clock.now()
     const dueKey = keys.due(now, runId)
+    const journal = await this.store.list(keys.journalPrefix(runId, record.nonce))
+    const failed = journal
+      .map((i) => this.store.decode<JournalEntry>(i, i.key))
+      .filter((e) => e.status === 'failed' && e.gen === record.generation)
     const next: RunRecord = {
       ...record,
       status: 'pending',
       generation: record.generation + 1,
+      // The failure that ended the run: the last one journaled, when the run's error is that step's error.
+      retryFromSeq: lastFailure(failed, record.error?.message),
       error: undefined,
       finishedAt: undefined,
       expiresAt: undefined,

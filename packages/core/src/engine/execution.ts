@@ -1,5 +1,5 @@
 import type { WriteOp } from '../datastore/types.js'
-import { CancelledError, DoSdkError, LeaseLostError, NonDeterminismError, SizeLimitError, toError } from '../errors.js'
+import { CancelledError, DoSdkError, errorClassOf, LeaseLostError, NonDeterminismError, SizeLimitError, toError } from '../errors.js'
 import type { Hooks } from '../hooks/registry.js'
 import type { Logger } from '../logger.js'
 import { parseWith } from '../validation.js'
@@ -47,7 +47,10 @@ const NEVER = new Promise<never>(() => {})
 
 /** Rebuilds an error as it is seen by workflow code, the same on the first run and on replay. */
 export const fromStoredError = (e: StoredError): Error => {
-  const err = new Error(e.message)
+  // do-sdk errors come back as their own class, so `instanceof NonRetryableError` holds on replay too.
+  const cls = e.code ? errorClassOf(e.code) : undefined
+  const err: Error = cls ? Object.create(cls.prototype) : new Error(e.message)
+  if (cls) Object.defineProperty(err, 'message', { value: e.message, enumerable: false, writable: true, configurable: true })
   Object.defineProperty(err, 'name', { value: e.name, enumerable: false, writable: true, configurable: true })
   if (e.code !== undefined) (err as Error & { code?: string }).code = e.code
   if (e.code?.startsWith('ERR_')) (err as unknown as Record<symbol, boolean>)[Symbol.for('do-sdk.error')] = true
@@ -113,7 +116,9 @@ export class Execution {
       if (e.signalKey) this.consumedSignals.add(e.signalKey)
     }
     for (const [id, e] of this.journal) {
-      const stale = e.status === 'failed' && e.gen < this.record.generation
+      // After engine.retry, the failure that ended the run (and any after it) is tried again; failures
+      // the workflow caught and handled before it stay as they were.
+      const stale = e.status === 'failed' && e.gen < this.record.generation && e.seq >= (this.record.retryFromSeq ?? 0)
       if (!stale) this.unconsumed.add(id)
     }
     const leftovers: WriteOp[] = []

@@ -38,8 +38,8 @@ export const settledOutcome = <T>(info: RunInfo): T => {
 export const waitForChange = (waiters: Map<string, Set<(record?: RunRecord) => void>>, runId: string, pollMs: number) =>
   new Promise<RunRecord | undefined>((resolve) => {
     const set = waiters.get(runId) ?? new Set()
+    // Not unref'd: a script awaiting run.result() stays alive until the run ends.
     const timer = setTimeout(() => done(), pollMs)
-    timer.unref?.()
     const done = (record?: RunRecord) => {
       clearTimeout(timer)
       set.delete(done)

@@ -31,6 +31,8 @@ export interface RunRecord {
   nonce: string
   /** Bumped by `engine.retry`: failures journaled in an earlier generation are tried again. */
   generation: number
+  /** Journal position of the failure that ended the run before `engine.retry`: it and later failures are tried again. */
+  retryFromSeq?: number
   createdAt: number
   updatedAt: number
   finishedAt?: number

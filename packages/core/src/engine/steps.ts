@@ -134,7 +134,7 @@ const runStep = (exec: Execution, kind: 'action' | 'fn', stepId: string, plan: O
       replayed(exec, stepId, kind, entry.value)
       return Promise.resolve(entry.value)
     }
-    if (entry.status === 'failed' && entry.gen === exec.record.generation) {
+    if (entry.status === 'failed' && (entry.gen === exec.record.generation || entry.seq < (exec.record.retryFromSeq ?? 0))) {
       replayed(exec, stepId, kind, undefined, entry.error)
       return Promise.reject(fromStoredError(entry.error as StoredError))
     }

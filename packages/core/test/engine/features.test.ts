@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { virtualClock } from '../../src/engine/clock.js'
-import { action, CancelledError, SizeLimitError, workflow } from '../../src/index.js'
+import { action, CancelledError, NonRetryableError, SizeLimitError, workflow } from '../../src/index.js'
 import { newStore, testEngine } from './fixtures.js'
 
 describe('children and cancellation', () => {
@@ -61,13 +61,24 @@ describe('children and cancellation', () => {
 })
 
 describe('retry of a failed run', () => {
-  it('resumes from the last committed step; the failed step is tried again', async () => {
+  it('resumes from the last committed step; the failed step is tried again, caught failures are not', async () => {
     let fail = true
-    const counts = { a: 0, b: 0 }
+    const counts = { a: 0, b: 0, optional: 0 }
     const wf = workflow.create({
       id: 'retryable',
       async run({ step }) {
         await step.run('a', () => ++counts.a)
+        const optional = await step
+          .run(
+            'optional',
+            () => {
+              counts.optional++
+              throw new NonRetryableError('not today')
+            },
+            { retry: false },
+          )
+          .catch((e: unknown) => (e instanceof NonRetryableError ? 'caught as NonRetryableError' : 'caught as something else'))
+        if (optional !== 'caught as NonRetryableError') throw new Error(`unexpected: ${optional}`)
         return step.run(
           'b',
           () => {
@@ -90,7 +101,7 @@ describe('retry of a failed run', () => {
     await engine.retry(run.id)
     await engine.settle()
     await expect(run.result()).resolves.toBe('ok')
-    expect(counts).toEqual({ a: 1, b: 2 })
+    expect(counts).toEqual({ a: 1, b: 2, optional: 1 })
     expect((await engine.getRun(run.id)).retries).toBe(1)
     await engine.stop()
   })
