@@ -1,0 +1,229 @@
+// Many processes, one truth (DESIGN promise 8) on a real redis-server: engine processes share runs,
+// take over a dead process's runs, refuse a paused process's late commit, and wake on pub/sub.
+import { join } from 'node:path'
+import { redisStore } from '@do-sdk/store-redis'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { findRedisServer, type RedisServer, startRedis } from '../../../store-redis/test/redis-server.js'
+import {
+  cleanup,
+  client,
+  commits,
+  completions,
+  endCount,
+  openSteps,
+  produce,
+  readLogs,
+  sleep,
+  startsByStep,
+  startWorker,
+  stepLines,
+  tempDir,
+  waitCompleted,
+  waitUntil,
+} from './harness.js'
+import { killOne, type SharedStore, shareRuns } from './scenarios.js'
+import { makeWorkflows, preciseNow } from './workflows.js'
+
+// Under CI a missing redis-server fails (startRedis throws); elsewhere these tests are skipped loudly.
+const haveRedis = findRedisServer() !== undefined || process.env.CI === 'true'
+if (!haveRedis) console.warn('\n*** redis-server not found: SKIPPING the multi-process Redis tests (CI=true makes this a failure) ***\n')
+
+let redis: RedisServer
+let seq = 0
+const shared = (): SharedStore => {
+  const namespace = `mp${++seq}-${process.pid}`
+  return { args: ['--redis', redis.url, '--namespace', namespace], open: () => redisStore({ url: redis.url }, { namespace }) }
+}
+
+describe.skipIf(!haveRedis)('engine processes sharing one Redis', () => {
+  beforeAll(async () => {
+    redis = await startRedis()
+  })
+  afterAll(async () => {
+    await cleanup()
+    await redis?.stop()
+  })
+  afterEach(cleanup)
+
+  it('3 processes share 300 runs: each completes once, every step runs once, no overlapping executions', async () => {
+    const { perProcess } = await shareRuns(shared(), { workers: 3, runs: 300 })
+    expect(perProcess.reduce((a, b) => a + b, 0)).toBe(900)
+  }, 60_000)
+
+  it('a process SIGKILLed mid-way: its runs complete elsewhere after its lease, in-flight steps run once more with the same key', async () => {
+    await killOne(shared(), { workers: 3, runs: 90 })
+  }, 60_000)
+
+  it('a process SIGSTOPped past its lease: its runs complete elsewhere; after SIGCONT its late commits are refused', async () => {
+    const store = shared()
+    const dir = tempDir()
+    const workers = [1, 2, 3].map((i) =>
+      startWorker(`w${i}`, [...store.args, '--log', join(dir, `w${i}.log`), '--lease', '1s', '--poll', '100ms', '--concurrency', '8']),
+    )
+    await Promise.all(workers.map((w) => w.ready))
+    const [victim] = workers as [(typeof workers)[0]]
+    const victimLog = join(dir, 'w1.log')
+    const ds = store.open()
+    const engine = client(ds)
+    try {
+      const ids = await produce(engine, 48, { steps: 3, stepMs: 150 })
+      engine.notifyOthers()
+      await waitUntil('the victim to be mid-step', () => endCount(victimLog) >= 3 && openSteps(victimLog).length > 0, 30_000, 5)
+      victim.child.kill('SIGSTOP')
+      const stoppedAt = preciseNow()
+      const held = [...new Set(openSteps(victimLog).map((s) => s.runId))]
+      expect(held.length).toBeGreaterThan(0)
+
+      // The runs it held complete in the other processes while it is frozen.
+      await waitCompleted(engine, held, 20_000)
+      expect(preciseNow() - stoppedAt).toBeGreaterThan(1_000) // not before its lease expired
+      victim.child.kill('SIGCONT')
+      // It wakes up, finishes the steps it was in, and every late commit (or lease renewal) is refused.
+      const refused = await waitUntil(
+        'the woken process to report its refused commits',
+        () => {
+          const errors = readLogs(dir).filter((l) => l.type === 'error' && l.pid === victim.pid) as { runId?: string; message: string }[]
+          return held.every((id) => errors.some((e) => e.runId === id && /lease lost/i.test(e.message))) ? errors : undefined
+        },
+        10_000,
+      )
+      // Every error it reports is such a refusal.
+      expect(
+        refused.filter((e) => !/^LeaseLostError: .*commit refused, another engine owns the run now \(lease lost\)$/.test(e.message)),
+      ).toEqual([])
+
+      await waitCompleted(engine, ids, 30_000)
+      expect(await Promise.all(workers.map((w) => w.stop()))).toEqual([0, 0, 0])
+      const lines = readLogs(dir)
+      const done = completions(lines)
+      // Every run completed once, the held ones elsewhere; no step result was committed twice.
+      expect(ids.filter((id) => done.get(id)?.length !== 1)).toEqual([])
+      for (const id of held) expect(done.get(id)).not.toContain(victim.pid)
+      for (const id of ids)
+        expect([...(await commits(ds, id))].sort()).toEqual([
+          ['work#1', 1],
+          ['work#2', 1],
+          ['work#3', 1],
+        ])
+      for (const id of held) {
+        const info = await engine.getRun(id)
+        expect(info.steps.map((s) => [s.id, s.status])).toEqual([
+          ['work#1', 'completed'],
+          ['work#2', 'completed'],
+          ['work#3', 'completed'],
+        ])
+      }
+      // The frozen process did finish its step late (its 'end' comes after the other process's commit).
+      const late = stepLines(lines).filter((l) => l.pid === victim.pid && l.phase === 'end' && l.t > stoppedAt)
+      expect(late.length).toBeGreaterThan(0)
+    } finally {
+      await ds.close?.()
+    }
+  }, 60_000)
+
+  it('a signal to a run waiting in another process wakes it at once (pub/sub), not at the next 10 s poll', async () => {
+    const store = shared()
+    const dir = tempDir()
+    const workers = [1, 2].map((i) =>
+      startWorker(`w${i}`, [...store.args, '--log', join(dir, `w${i}.log`), '--lease', '5s', '--poll', '10s']),
+    )
+    await Promise.all(workers.map((w) => w.ready))
+    const ds = store.open()
+    const engine = client(ds)
+    const { signalled } = makeWorkflows({ logFile: '/dev/null' })
+    try {
+      const created = Date.now()
+      const run = await engine.trigger(signalled, {}, { id: 'waiter' })
+      engine.notifyOthers() // a new run is claimed at once too
+      await waitUntil('the run to wait for its event', async () => (await engine.getRun(run.id)).status === 'waiting', 5_000, 10)
+      expect(Date.now() - created).toBeLessThan(2_000)
+
+      const sentAt = Date.now()
+      await engine.signal(run.id, 'go', { sentAt })
+      await waitUntil('the signalled run to complete', async () => (await engine.getRun(run.id)).status === 'completed', 5_000, 10)
+      const latency = Date.now() - sentAt
+      expect(latency).toBeLessThan(1_000)
+      expect(await run.result()).toEqual({ sentAt })
+      expect(await Promise.all(workers.map((w) => w.stop()))).toEqual([0, 0])
+    } finally {
+      await ds.close?.()
+    }
+  }, 30_000)
+
+  it('a process stopped gracefully (SIGTERM, engine.stop) hands its runs over at once, without waiting for its lease, no step repeated', async () => {
+    const store = shared()
+    const dir = tempDir()
+    const workers = [1, 2].map((i) =>
+      startWorker(`w${i}`, [...store.args, '--log', join(dir, `w${i}.log`), '--lease', '10s', '--poll', '100ms', '--concurrency', '15']),
+    )
+    await Promise.all(workers.map((w) => w.ready))
+    const [leaving, staying] = workers as [(typeof workers)[0], (typeof workers)[0]]
+    const leavingLog = join(dir, 'w1.log')
+    const ds = store.open()
+    const engine = client(ds)
+    try {
+      const ids = await produce(engine, 40, { steps: 4, stepMs: 100 })
+      engine.notifyOthers()
+      await waitUntil('the leaving process to be mid-step', () => endCount(leavingLog) >= 3 && openSteps(leavingLog).length > 0, 30_000, 5)
+      const held = [...new Set(openSteps(leavingLog).map((s) => s.runId))]
+      const stopAt = Date.now()
+      expect(await leaving.stop()).toBe(0)
+      await waitCompleted(engine, held, 9_000)
+      // Far less than the 10 s lease: stop() parked them as due at once and told the others.
+      expect(Date.now() - stopAt).toBeLessThan(5_000)
+      await waitCompleted(engine, ids, 30_000)
+      expect(await staying.stop()).toBe(0)
+      const steps = stepLines(readLogs(dir))
+      // Graceful: the steps in flight finished and committed before the runs moved; nothing ran twice.
+      expect([...startsByStep(steps).values()].filter((s) => s.length !== 1)).toEqual([])
+      expect(startsByStep(steps).size).toBe(40 * 4)
+      for (const id of held) {
+        expect(steps.some((l) => l.runId === id && l.pid === leaving.pid)).toBe(true)
+        expect(steps.some((l) => l.runId === id && l.pid === staying.pid)).toBe(true)
+      }
+    } finally {
+      await ds.close?.()
+    }
+  }, 60_000)
+
+  it('a process frozen right after a commit, past its lease, does not start a step another process already committed', async () => {
+    // Found by this suite (engine gap, see docs/scaling.md "Known limits"): after SIGCONT the frozen
+    // process goes on with the next step before it notices (at its next commit) that it lost the run,
+    // so that step's action runs a second time although its result was committed elsewhere.
+    const store = shared()
+    const dir = tempDir()
+    const runId = 'frozen-after-commit'
+    const args = ['--lease', '1s', '--poll', '100ms', '--pause-after-commit', `${runId}:work#1`]
+    const workers = [1, 2].map((i) => startWorker(`w${i}`, [...store.args, '--log', join(dir, `w${i}.log`), ...args]))
+    await Promise.all(workers.map((w) => w.ready))
+    const ds = store.open()
+    const engine = client(ds)
+    const { steps } = makeWorkflows({ logFile: '/dev/null' })
+    try {
+      await engine.trigger(steps, { steps: 3, stepMs: 50 }, { id: runId })
+      engine.notifyOthers()
+      // The process that ran work#1 froze itself (SIGSTOP) right after its commit landed.
+      const first = await waitUntil('work#1 to start', () => stepLines(readLogs(dir)).find((l) => l.stepId === 'work#1'), 10_000)
+      const frozen = workers.find((w) => w.pid === first.pid)!
+      await waitCompleted(engine, [runId], 15_000)
+      frozen.child.kill('SIGCONT')
+      await waitUntil(
+        'the woken process to notice it lost the run',
+        () => readLogs(dir).some((l) => l.type === 'error' && l.pid === frozen.pid && /lease lost/i.test(l.message)),
+        10_000,
+      )
+      await sleep(200)
+      const starts = startsByStep(stepLines(readLogs(dir)))
+      expect([...(await commits(ds, runId))].sort()).toEqual([
+        ['work#1', 1],
+        ['work#2', 1],
+        ['work#3', 1],
+      ])
+      expect(starts.get(`${runId} work#1`)?.length).toBe(1)
+      // Committed by the other process while this one was frozen: must never run again.
+      expect(starts.get(`${runId} work#2`)?.map((l) => l.pid)).toEqual([workers.find((w) => w !== frozen)!.pid])
+    } finally {
+      await ds.close?.()
+    }
+  }, 40_000)
+})
