@@ -9,7 +9,6 @@
  * `ts nocheck` is skipped; `ts file=name.ts` saves the block under that name, so that the other
  * blocks of its page can import it (see docs/README.md).
  */
-import { createHash } from 'node:crypto'
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -71,43 +70,9 @@ const extractBlocks = (file: string, text: string): Block[] => {
   return blocks
 }
 
-/** Identifies a block by its content, whatever its position in the page. */
-const hashOf = (b: Block) => createHash('sha1').update(b.code).digest('hex').slice(0, 10)
-
-/**
- * Blocks of pages that other authors own, which did not compile when this test was written. They are
- * listed as todo instead of failing the suite; an entry stops matching as soon as its block is edited,
- * and the block is checked again. Fix the block (imports, `declare const` placeholders) or mark it
- * `ts nocheck`, then remove its entry.
- */
-const PENDING: Record<string, string> = {
-  'docs/datastores.md@6c4825df2a': 'imports @keyv/postgres, not installed in the workspace; `url` undeclared',
-  'docs/datastores.md@c7584001d3': '`client` undeclared',
-  'docs/datastores.md@e3fc62e631': 'adapter skeleton: `MyOptions` undeclared, method bodies are comments',
-  'docs/datastores.md@49c46ab0e3': '`myStore`, `freshTempFile` undeclared',
-  'docs/hooks.md@bcbeff11d8': 'no imports; `engine`, `alerts` undeclared',
-  'docs/hooks.md@a3d5c71e96': '`audit`, `myAction`, `createEngine`, `store`, `workflows` undeclared',
-  'docs/hooks.md@7774acb743': '`store`, `checkout` undeclared',
-  'docs/hooks.md@2f165d12d0': '`checkout` undeclared',
-  'docs/hooks.md@ae40e44d53':
-    'imports @opentelemetry/sdk-node, not installed in the workspace; `traceExporter`, `app`, `onboarding` undeclared',
-  'docs/hooks.md@243774683c': 'no imports (`workflow`, `z`, `otelPlugin`, `traceCarrier`, `TraceCarrier`); `engine`, `email` undeclared',
-  'docs/packs/database.md@8a64e12476': '`workflow`, `createEngine`, `store` not imported or declared',
-  'docs/packs/database.md@2ecb69109f': 'an object excerpt (`where: …`), not a statement',
-  'docs/packs/database.md@eee4bcefc9': '`step`, `db` undeclared',
-  'docs/packs/email.md@36571d640b': '`store` undeclared',
-  'docs/packs/email.md@5cd9f0f60a': '`emailActions` not imported',
-  'docs/packs/http.md@276903ce06': 'a type shape (`{ url: string, … }`), not TypeScript',
-  'docs/packs/http.md@e826ab8460': 'a signature, not a statement',
-  'docs/packs/http.md@577b13b286':
-    'no imports (`workflow`, `z`, `paginate`, `httpActions`); `github`, `vault`, `channels`, `Channel` undeclared',
-}
-
 const files = [...markdownFiles(docsDir), join(root, 'README.md')]
 const blocks = files.flatMap((f) => extractBlocks(relative(root, f).split(sep).join('/'), readFileSync(f, 'utf8')))
-const pendingOf = (b: Block) => PENDING[`${b.file}@${hashOf(b)}`]
-const checked = blocks.filter((b) => !b.nocheck && pendingOf(b) === undefined)
-const pending = blocks.filter((b) => !b.nocheck && pendingOf(b) !== undefined)
+const checked = blocks.filter((b) => !b.nocheck)
 
 // Bare imports of a snippet (zod, express, keyv…) resolve from the workspace packages that depend on
 // them, as they would in an app that installed them.
@@ -154,7 +119,7 @@ beforeAll(() => {
       found.map((d) => {
         const pos = d.start === undefined ? undefined : source.getLineAndCharacterOfPosition(d.start)
         const where = pos ? `${block.file}:${block.line + pos.line}:${pos.character + 1}` : block.file
-        return `${where} (block #${block.index} @${hashOf(block)}) TS${d.code}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`
+        return `${where} (block #${block.index}) TS${d.code}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`
       }),
     )
   }
@@ -175,6 +140,4 @@ describe('docs code blocks typecheck', () => {
       expect(problems.join('\n')).toBe('')
     })
   }
-
-  for (const b of pending) it.todo(`${b.file} block #${b.index} (line ${b.line}): ${pendingOf(b)}`)
 })
