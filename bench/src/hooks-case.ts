@@ -1,6 +1,7 @@
 // Cost of hooks per step, on the memory store (so the store costs least and the hooks show):
 // a workflow of many `step.run` steps, run one at a time on four engines that differ only in hooks.
-// The variants run interleaved, round after round, and the median per variant is reported.
+// The variants take turns, round after round (rotating which goes first), and the median per
+// variant is reported.
 // Prints one line `RESULT {json}`.
 import { createEngine, definePlugin, type Engine, memoryStore, type Plugin, silentLogger, workflow } from '@do-sdk/core'
 import { HOOK_VARIANTS, type HooksConfig, type HookVariant } from './hooks-def.js'
@@ -42,7 +43,9 @@ const main = async () => {
   for (const engine of engines.values()) await sequentialMs(runOn(engine), config.warmup)
   const samples = new Map<HookVariant, number[]>(HOOK_VARIANTS.map((v) => [v, []]))
   for (let r = 0; r < config.reps; r++) {
-    for (const variant of HOOK_VARIANTS) {
+    // Each round starts with another variant, so none always runs right after the others' garbage.
+    const order = HOOK_VARIANTS.map((_, i) => HOOK_VARIANTS[(i + r) % HOOK_VARIANTS.length] as HookVariant)
+    for (const variant of order) {
       const msPerRun = await sequentialMs(runOn(engines.get(variant) as Engine), config.runs)
       samples.get(variant)?.push((msPerRun * 1000) / config.steps)
     }

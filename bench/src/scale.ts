@@ -41,12 +41,16 @@ interface PopulateResult {
   ms: number
   perSecond: number
   rss: number
+  heapUsed: number
 }
 export interface ScaleRow extends ProbeResult {
   store: StoreKind
   size: number
   populatePerSecond?: number
+  /** The engine that created this size's new runs: RSS and heap after a full GC. */
   populateRss?: number
+  populateHeap?: number
+  populateCount?: number
   storeBytes?: number
 }
 export interface ResumeRow {
@@ -114,7 +118,16 @@ export const runScale = (o: ScaleOptions): Promise<ScaleRow[]> =>
       have = size
       o.log(`scale: ${kind}, ${int(size)} sleeping runs: fresh engine, ${o.timers} timers`)
       const probe = await worker<ProbeResult>(probeTask)
-      rows.push({ store: kind, size, ...probe, populatePerSecond: pop.perSecond, populateRss: pop.rss, storeBytes: await storeBytes(s) })
+      rows.push({
+        store: kind,
+        size,
+        ...probe,
+        populatePerSecond: pop.perSecond,
+        populateRss: pop.rss,
+        populateHeap: pop.heapUsed,
+        populateCount: pop.created,
+        storeBytes: await storeBytes(s),
+      })
     }
     return rows
   })
@@ -144,24 +157,20 @@ export const scaleTable = (rows: ScaleRow[]) =>
       'store',
       'sleeping runs',
       'created at (runs/s)',
-      'RSS of the creating engine (MB)',
+      'creating engine: runs it created, RSS / heap after GC (MB)',
       'store size',
       'engine start (ms)',
-      'RSS after start (MB)',
-      'RSS after timers (MB)',
-      'heap (MB)',
+      'fresh engine: RSS after start / after timers, heap (MB)',
       'timer lateness p50 / p99 / max (ms)',
     ],
     rows.map((r) => [
       r.store,
       int(r.size),
       r.populatePerSecond === undefined ? '-' : int(r.populatePerSecond),
-      r.populateRss === undefined ? '-' : String(mb(r.populateRss)),
+      r.populateRss === undefined ? '-' : `${int(r.populateCount ?? 0)}: ${mb(r.populateRss)} / ${mb(r.populateHeap ?? 0)}`,
       r.storeBytes === undefined ? '-' : `${mb(r.storeBytes)} MB${r.store === 'redis' ? ' (used_memory)' : ''}`,
       sig(r.startMs),
-      String(mb(r.rssAfterStart)),
-      String(mb(r.rss)),
-      String(mb(r.heapUsed)),
+      `${mb(r.rssAfterStart)} / ${mb(r.rss)}, ${mb(r.heapUsed)}`,
       `${r.lateP50} / ${r.lateP99} / ${r.lateMax} (${r.timers} timers)`,
     ]),
   )
@@ -207,8 +216,19 @@ export const scaleVerdicts = (scale: ScaleRow[], resume: ResumeRow[], timerLimit
     if (first && last && rows.length > 1) {
       const growth = last.rss / first.rss
       out.push({
-        target: `4. ${kind}: engine RSS flat with ${int(last.size)} sleeping runs in the store (within 1.25× of an empty store)`,
+        target: `4. ${kind}: RSS of a fresh engine flat with ${int(last.size)} sleeping runs in the store (within 1.25× of an empty store)`,
         measured: `${rows.map((r) => `${mb(r.rss)}`).join(' → ')} MB at ${rows.map((r) => int(r.size)).join(' / ')} runs (${growth.toFixed(2)}×)`,
+        met: growth <= 1.25,
+      })
+    }
+    const created = rows.filter((r) => r.populateHeap !== undefined)
+    const few = created[0]
+    const many = created[created.length - 1]
+    if (few && many && created.length > 1) {
+      const growth = (many.populateHeap as number) / (few.populateHeap as number)
+      out.push({
+        target: `4. ${kind}: heap of the engine that created the runs flat (${int(many.populateCount ?? 0)} vs ${int(few.populateCount ?? 0)} created, within 1.25×)`,
+        measured: `${mb(few.populateHeap as number)} → ${mb(many.populateHeap as number)} MB (${growth.toFixed(2)}×)`,
         met: growth <= 1.25,
       })
     }
