@@ -305,6 +305,18 @@ export class Execution {
     return p
   }
 
+  /**
+   * Before a step starts work: the lease must still be ours, with a margin. A process that was paused
+   * (GC, SIGSTOP) past its lease finds it expired here and renews it by compare-and-set; if another
+   * engine took the run meanwhile, the renewal is refused and this execution ends, so a step another
+   * process already committed is never started again.
+   */
+  async ensureLease(): Promise<void> {
+    if (this.now < (this.record.leaseUntil ?? 0) - this.deps.leaseMs / 4) return
+    await this.renewLease()
+    if (this.closed) await NEVER
+  }
+
   /** Extends the lease and moves the run's due entry to the new expiry. */
   renewLease(): Promise<void> {
     return this.serial(async () => {

@@ -109,6 +109,7 @@ const runAttempts = async (exec: Execution, plan: AttemptPlan, firstAttempt: num
     try {
       if (fresh) await exec.ensureFresh(plan.stepId)
       fresh = false
+      if (!exec.stopping && !exec.closedForSteps) await exec.ensureLease()
       outcome = exec.stopping || exec.closedForSteps ? { block: exec.now } : await oneAttempt(exec, plan, attempt)
       if ('delay' in outcome) {
         const delay = outcome.delay
@@ -167,6 +168,7 @@ const once = async <T>(
     await exec.ensureFresh(stepId)
     if (exec.stopping || exec.closedForSteps) value = NEVER as never
     else {
+      await exec.ensureLease()
       const started = exec.now
       const out = await compute()
       value = settle(exec, stepId, out.value) as T
@@ -356,6 +358,7 @@ export const buildStep = (exec: Execution): Step<any> => {
         exec.enter()
         try {
           await exec.ensureFresh(stepId)
+          await exec.ensureLease()
           const parsed = await parseWith(child.inputSchema, input, `input of workflow "${child.id}"`)
           await exec.deps.startChild(child, parsed, childId, { runId: exec.runId, stepId })
         } finally {
