@@ -84,10 +84,30 @@ const caseConfig = (subject: string, redisUrl?: string): CaseConfig => {
   }
 }
 
+/** Workflows a case runs in all, warm-up included (case.ts). */
+const workflowsRun = (c: CaseConfig) => {
+  const warmTput = Math.min(c.tputRuns, Math.max(c.concurrency * 4, Math.floor(c.tputRuns / 4)))
+  return c.seqWarmup + warmTput + c.reps * (c.seqRuns + c.tputRuns * (c.tputBatches ?? 1))
+}
+
 const hooksConfig: HooksConfig = smoke ? { steps: 10, runs: 3, warmup: 2, reps: 1 } : { steps: 50, runs: 40, warmup: 50, reps: 20 }
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`)
 const print = (line = '') => process.stdout.write(`${line}\n`)
+
+/** `INFO commandstats`: calls per command since the server started (or the last CONFIG RESETSTAT). */
+const redisCommandCalls = async (url: string): Promise<Record<string, number>> => {
+  const client = createClient({ url })
+  await client.connect()
+  try {
+    const info = await client.info('commandstats')
+    const calls: Record<string, number> = {}
+    for (const m of info.matchAll(/cmdstat_([^:]+):calls=(\d+)/g)) calls[m[1] as string] = Number(m[2])
+    return calls
+  } finally {
+    await client.close()
+  }
+}
 
 const flushRedis = async (url: string) => {
   const client = createClient({ url })
@@ -99,6 +119,10 @@ const flushRedis = async (url: string) => {
 interface Results {
   machine: string[]
   cases: Record<string, CaseResult | { error: string }>
+  /** redis-server CPU time per workflow (µs) while each Redis subject ran, warm-up included. */
+  redisCpuUsPerWorkflow: Record<string, number>
+  /** Redis commands per workflow while each Redis subject ran (INFO commandstats), warm-up included. */
+  redisCommandsPerWorkflow: Record<string, Record<string, number>>
   hooks?: { usPerStep: Record<HookVariant, number>; samples: Record<HookVariant, number[]> } | { error: string }
   scale?: ScaleRow[] | { error: string }
   resume?: ResumeRow[] | { error: string }
@@ -189,7 +213,7 @@ const hooksReport = (samples: Record<HookVariant, number[]>) => {
 const main = async () => {
   const started = Date.now()
   const dir = mkdtempSync(join(tmpdir(), 'do-sdk-bench-'))
-  const results: Results = { machine: machineInfo(), cases: {}, verdicts: [] }
+  const results: Results = { machine: machineInfo(), cases: {}, redisCpuUsPerWorkflow: {}, redisCommandsPerWorkflow: {}, verdicts: [] }
   let failures = 0
   let redis: BenchRedis | undefined
   const subjects = ROWS.filter((r) => !only || only.includes(r.id))
@@ -218,7 +242,21 @@ const main = async () => {
         try {
           if (row.redis && !redis) throw new Error('redis-server not available')
           if (row.redis && redis && !smoke) await flushRedis(redis.url)
-          results.cases[row.id] = await runChild<CaseResult>('case.ts', caseConfig(row.id, redis?.url))
+          const config = caseConfig(row.id, redis?.url)
+          const measureRedis = row.redis && redis && !smoke ? redis : undefined
+          const cpu0 = measureRedis?.cpuMs() ?? 0
+          const calls0 = measureRedis ? await redisCommandCalls(measureRedis.url) : {}
+          results.cases[row.id] = await runChild<CaseResult>('case.ts', config)
+          if (measureRedis) {
+            const n = workflowsRun(config)
+            results.redisCpuUsPerWorkflow[row.id] = ((measureRedis.cpuMs() - cpu0) * 1000) / n
+            const calls1 = await redisCommandCalls(measureRedis.url)
+            results.redisCommandsPerWorkflow[row.id] = Object.fromEntries(
+              Object.entries(calls1)
+                .map(([cmd, c]) => [cmd, (c - (calls0[cmd] ?? 0)) / n] as const)
+                .filter(([, perWf]) => perWf >= 0.01),
+            )
+          }
         } catch (error) {
           failures++
           results.cases[row.id] = { error: errorOf(error) }
@@ -240,6 +278,23 @@ const main = async () => {
       print()
       print(text)
       print()
+      const cpu = Object.entries(results.redisCpuUsPerWorkflow).filter(([, us]) => Number.isFinite(us))
+      if (cpu.length) {
+        print(
+          table(
+            ['Redis subject', 'redis-server CPU per workflow (µs)', 'Redis commands per workflow (INFO commandstats)'],
+            cpu.map(([id, us]) => [
+              SHORT[id] ?? id,
+              sig(us),
+              Object.entries(results.redisCommandsPerWorkflow[id] ?? {})
+                .sort((a, b) => b[1] - a[1])
+                .map(([cmd, perWf]) => `${cmd} ${sig(perWf)}`)
+                .join(', '),
+            ]),
+          ),
+        )
+        print()
+      }
     }
 
     if (parts.has('hooks')) {

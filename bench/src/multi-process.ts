@@ -1,9 +1,13 @@
 // Multi-process throughput on one Redis: the same N runs (3-step workflows) executed by 1, 2 and 3
-// engine processes, timed from "go" until every run completed. One standalone file: it is the
-// coordinator and, started again with --worker, each worker process.
+// engine processes, timed from "go" until every run completed. Two scenarios:
+// - engine-bound: steps return at once, 50 runs in flight per process: what the engine and Redis
+//   cost per run; more processes help only while there are free CPU cores (Redis needs one too);
+// - I/O-bound: each step waits 50 ms (an external API), 10 runs in flight per process: the
+//   per-process concurrency is the limit, and adding processes adds throughput.
+// One standalone file: it is the coordinator and, started again with --worker, each worker process.
 //
 //   npx tsx bench/src/multi-process.ts                      (from the repo root, or from bench/)
-//   npx tsx bench/src/multi-process.ts --runs 3000 --processes 1,2,3,4 --concurrency 50 --step-ms 0
+//   npx tsx bench/src/multi-process.ts --runs 3000 --io-runs 900 --processes 1,2,3,4
 //
 // Starts its own redis-server (`REDIS_SERVER_BIN` or the first on PATH) on a free port, no persistence.
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -20,10 +24,11 @@ const benchDir = join(self, '..', '..')
 
 const { values: opts } = parseArgs({
   options: {
+    /** Runs of the engine-bound scenario (0 skips it). */
     runs: { type: 'string', default: '1500' },
+    /** Runs of the I/O-bound scenario (0 skips it). */
+    'io-runs': { type: 'string', default: '600' },
     processes: { type: 'string', default: '1,2,3' },
-    concurrency: { type: 'string', default: '50' },
-    'step-ms': { type: 'string', default: '0' },
     worker: { type: 'string' },
   },
 })
@@ -131,25 +136,34 @@ interface Row {
 }
 
 async function coordinator() {
-  const runs = Number(opts.runs)
   const counts = String(opts.processes).split(',').map(Number)
-  const concurrency = Number(opts.concurrency)
-  const stepMs = Number(opts['step-ms'])
+  const scenarios = [
+    { name: 'engine-bound: steps return at once, concurrency 50 per process', runs: Number(opts.runs), stepMs: 0, concurrency: 50 },
+    { name: 'I/O-bound: each step waits 50 ms, concurrency 10 per process', runs: Number(opts['io-runs']), stepMs: 50, concurrency: 10 },
+  ].filter((s) => s.runs > 0)
   const redis = await startRedis()
-  const rows: Row[] = []
   console.log(
-    `multi-process throughput: ${runs} runs x 3 steps (step latency ${stepMs} ms), concurrency ${concurrency} per process, ` +
-      `one redis-server ${redis.version}, ${cpus().length} CPU(s) (${cpus()[0]?.model.trim()}), Node ${process.version}`,
+    `multi-process throughput on one redis-server ${redis.version}: 3-step runs, ${cpus().length} CPU(s) (${cpus()[0]?.model.trim()}), Node ${process.version}`,
   )
+  const tables: string[] = []
   try {
-    for (const n of counts) {
-      rows.push(await round(redis.url, n, runs, concurrency, stepMs))
-      const r = rows.at(-1) as Row
-      console.log(`  ${n} process(es): ${(r.runs / r.seconds).toFixed(0)} runs/s (${r.seconds.toFixed(2)} s)`)
+    for (const sc of scenarios) {
+      console.log(`\n${sc.name}, ${sc.runs} runs`)
+      const rows: Row[] = []
+      for (const n of counts) {
+        const r = await round(redis.url, n, sc.runs, sc.concurrency, sc.stepMs)
+        rows.push(r)
+        console.log(`  ${n} process(es): ${(r.runs / r.seconds).toFixed(0)} runs/s (${r.seconds.toFixed(2)} s)`)
+      }
+      tables.push(`${sc.name}, ${sc.runs} runs\n\n${format(rows)}`)
     }
   } finally {
     await redis.stop()
   }
+  console.log(`\n${tables.join('\n\n')}`)
+}
+
+function format(rows: Row[]) {
   const base = rows[0] ? rows[0].runs / rows[0].seconds : 1
   const table = [
     ['processes', 'runs', 'seconds', 'runs/s', 'steps/s', 'speed-up', 'runs per process'],
@@ -164,11 +178,10 @@ async function coordinator() {
     ]),
   ]
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)))
-  const line = (row: string[]) => `| ${row.map((c, i) => (i === row.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`
-  console.log()
-  console.log(line(table[0]!))
-  console.log(`|${widths.map((w, i) => (i === widths.length - 1 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`)
-  for (const row of table.slice(1)) console.log(line(row))
+  const last = widths.length - 1
+  const line = (row: string[]) => `| ${row.map((c, i) => (i === last ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`
+  const rule = `|${widths.map((w, i) => (i === last ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`
+  return [line(table[0]!), rule, ...table.slice(1).map(line)].join('\n')
 }
 
 /** One measurement: fresh namespace, runs written first, then `n` workers started together. */

@@ -2,7 +2,7 @@
 // AOF on, fsync every second, no RDB snapshots. (packages/store-redis/test/redis-server.ts starts
 // one without persistence, which is right for tests and wrong for a durability comparison.)
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,7 +14,23 @@ export interface BenchRedis {
   /** The flags it was started with (printed with the machine info). */
   args: string[]
   pid: number
+  /** CPU time the server has used so far (user + system), in ms; NaN where /proc is missing. */
+  cpuMs(): number
   stop(): Promise<void>
+}
+
+/** Linux clock ticks per second (`getconf CLK_TCK`), 100 on every Linux this runs on. */
+const TICKS_PER_SECOND = 100
+
+const cpuMsOf = (pid: number): number => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND
+  } catch {
+    return Number.NaN
+  }
 }
 
 export const REDIS_DURABILITY = ['--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec']
@@ -98,6 +114,7 @@ export const startBenchRedis = async (): Promise<BenchRedis> => {
     version: redisVersion(),
     args,
     pid: server.pid as number,
+    cpuMs: () => cpuMsOf(server.pid as number),
     async stop() {
       if (server.exitCode === null && server.signalCode === null) {
         server.kill('SIGTERM')

@@ -163,7 +163,7 @@ const populate = async (task: Extract<WorkerTask, { mode: 'populate' }>) => {
 }
 
 const probe = async (task: Extract<WorkerTask, { mode: 'probe' }>) => {
-  const store = openStore(task.store)
+  const { store, n, reset } = counting(openStore(task.store))
   const events = new Events()
   const engine = engineOn(store, events)
   const t0 = performance.now()
@@ -178,7 +178,11 @@ const probe = async (task: Extract<WorkerTask, { mode: 'probe' }>) => {
     done.push(events.next('workflow:complete', id, task.leadMs + task.spreadMs + 60_000))
     await engine.trigger(sleeper, { wakeAt: first + Math.floor((k * task.spreadMs) / task.timers) }, { id })
   }
+  // Store reads while the timers fire (the runs were created above): what one wake-up costs.
+  await sleep(Math.max(0, first - Date.now() - 5))
+  reset()
   await Promise.all(done)
+  const readsPerTimer = (n.get + n.getMany + n.list) / task.timers
   const afterTimers = await rss()
   await engine.stop()
   await store.close?.()
@@ -193,6 +197,7 @@ const probe = async (task: Extract<WorkerTask, { mode: 'probe' }>) => {
     lateP50: percentile(late, 50),
     lateP99: percentile(late, 99),
     lateMax: Math.max(...late),
+    readsPerTimer,
   }
 }
 

@@ -35,6 +35,8 @@ interface ProbeResult {
   lateP50: number
   lateP99: number
   lateMax: number
+  /** Store reads (get, getMany, list) per timer while the timers fired. */
+  readsPerTimer: number
 }
 interface PopulateResult {
   created: number
@@ -162,6 +164,7 @@ export const scaleTable = (rows: ScaleRow[]) =>
       'engine start (ms)',
       'fresh engine: RSS after start / after timers, heap (MB)',
       'timer lateness p50 / p99 / max (ms)',
+      'store reads per timer',
     ],
     rows.map((r) => [
       r.store,
@@ -172,6 +175,7 @@ export const scaleTable = (rows: ScaleRow[]) =>
       sig(r.startMs),
       `${mb(r.rssAfterStart)} / ${mb(r.rss)}, ${mb(r.heapUsed)}`,
       `${r.lateP50} / ${r.lateP99} / ${r.lateMax} (${r.timers} timers)`,
+      sig(r.readsPerTimer),
     ]),
   )
 
