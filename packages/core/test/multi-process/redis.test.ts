@@ -187,9 +187,9 @@ describe.skipIf(!haveRedis)('engine processes sharing one Redis', () => {
   }, 60_000)
 
   it('a process frozen right after a commit, past its lease, does not start a step another process already committed', async () => {
-    // Found by this suite (engine gap, see docs/scaling.md "Known limits"): after SIGCONT the frozen
-    // process goes on with the next step before it notices (at its next commit) that it lost the run,
-    // so that step's action runs a second time although its result was committed elsewhere.
+    // Without a lease check before each step, the woken process would go on with work#2 and learn
+    // only at its commit (refused) that the run moved: work#2's action would run a second time
+    // although another process had committed it. (This test found that gap; the engine now checks.)
     const store = shared()
     const dir = tempDir()
     const runId = 'frozen-after-commit'
