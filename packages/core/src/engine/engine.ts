@@ -54,6 +54,11 @@ export interface EngineOptions {
   limits?: Partial<Limits>
   /** How long `stop()` waits for in-flight steps. @default '10s' */
   drainTimeout?: Duration
+  /**
+   * Keep the Node process alive while the engine is started (like a server), so a worker whose only
+   * work is the engine does not exit. `stop()` lets it go. @default true
+   */
+  keepAlive?: boolean
   serializer?: Serializer
   /**
    * Secret field names (or patterns): their values are replaced by `'[redacted]'` in everything
@@ -124,6 +129,7 @@ export class Engine {
   private state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new'
   private signalSeq = 0
   private unsubscribe: (() => Promise<void>) | undefined
+  private keepAlive: NodeJS.Timeout | undefined
   private lockVersion = 0
 
   constructor(private readonly options: EngineOptions) {
@@ -190,6 +196,7 @@ export class Engine {
       this.unsubscribe = await ds.subscribe(WAKE_CHANNEL, () => void this.scheduler.poll())
     }
     this.state = 'started'
+    if (this.options.keepAlive !== false) this.keepAlive = setInterval(() => {}, 1 << 30)
     this.scheduler.start()
     await this.scheduler.poll()
   }
@@ -217,6 +224,7 @@ export class Engine {
   async stop(): Promise<void> {
     if (this.state === 'stopped' || this.state === 'stopping') return
     this.state = 'stopping'
+    clearInterval(this.keepAlive)
     this.scheduler.stop()
     const deadline = Date.now() + this.drainTimeoutMs
     while (this.executions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
@@ -233,6 +241,7 @@ export class Engine {
 
   /** Kills the engine at once, as a crash would: nothing more is written. For tests. */
   kill() {
+    clearInterval(this.keepAlive)
     this.store.dead = true
     this.state = 'stopped'
     this.scheduler.halt()
@@ -295,7 +304,11 @@ export class Engine {
     ])
     if (!res.ok) return false
     if (runHere) this.execute(wf, record, res.versions[0] as number, true)
-    else this.scheduler.arm(now)
+    else {
+      // Due now: this engine's next poll, or (pub/sub stores) any started engine at once.
+      this.scheduler.arm(now)
+      this.notifyOthers()
+    }
     return true
   }
 

@@ -59,6 +59,7 @@ export const createTestEngine = (options: TestEngineOptions = {}): TestEngine =>
   engine = new Engine({
     logger: silentLogger,
     inlineRetry: 0,
+    keepAlive: false,
     ...rest,
     store: store ?? memoryStore({ now: clock.now }),
     clock,
