@@ -42,7 +42,11 @@ let failed = 0
 if (existsSync(out)) {
   const report = JSON.parse(readFileSync(out, 'utf8'))
   passed = report.numPassedTests ?? 0
-  failed = (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0)
+  // Failed tests, plus test files that failed without a failed test (an import or setup error).
+  const brokenFiles = (report.testResults ?? []).filter(
+    (file) => file.status === 'failed' && !(file.assertionResults ?? []).some((t) => t.status === 'failed'),
+  ).length
+  failed = (report.numFailedTests ?? 0) + brokenFiles
 } else {
   failed = 1
 }
