@@ -351,8 +351,13 @@ export class Engine {
     if (TERMINAL.has(outcome as RunStatus)) {
       for (const wake of this.waiters.get(exec.runId) ?? []) wake(exec.record)
       if (exec.record.parent) {
-        if (this.executions.has(exec.record.parent.runId)) this.executions.get(exec.record.parent.runId)!.wakeRequested = true
-        else this.notifyOthers()
+        const parent = this.executions.get(exec.record.parent.runId)
+        if (parent) parent.wakeRequested = true
+        else {
+          // The parent is due now: here (this engine may take it) and in other processes.
+          if (this.state === 'started') void this.scheduler.poll()
+          this.notifyOthers()
+        }
       }
     }
     if (this.state !== 'started') return

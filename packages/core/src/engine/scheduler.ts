@@ -19,6 +19,7 @@ export class Scheduler {
   private timerAt = Number.POSITIVE_INFINITY
   private cancelRenew: (() => void) | undefined
   private failures = 0
+  private firstPass = true
   running = false
 
   constructor(private readonly engine: Engine) {}
@@ -111,7 +112,9 @@ export class Scheduler {
       const now = e.clock.now()
       // Entries up to one lease ahead: runs this engine id held in a previous (dead) incarnation, and
       // on a single-process store every held run, are taken at once instead of after their lease.
-      const horizon = now + e.leaseMs
+      // With several processes, only the first pass looks ahead: afterwards the entries ahead are other
+      // engines' live leases, and reading them on every poll would only cost.
+      const horizon = e.multiProcess && !this.firstPass ? now : now + e.leaseMs
       const due = await e.store.list(keys.duePrefix, { before: keys.dueBefore(horizon), limit: 200 })
       let claimed = 0
       for (const entry of due) {
@@ -119,7 +122,10 @@ export class Scheduler {
         if (e.executions.size >= e.concurrency) return
         if (await this.handle(entry, now)) claimed++
       }
-      if (due.length < 200 || claimed === 0) return
+      if (due.length < 200 || claimed === 0) {
+        this.firstPass = false
+        return
+      }
     }
   }
 
