@@ -421,7 +421,8 @@ export class Engine {
   /** Cancels a run (and its children); actions in flight see their AbortSignal fire. */
   async cancel(runId: string, reason = 'cancelled by request'): Promise<void> {
     const local = this.executions.get(runId)
-    if (local && !local.closed) return local.cancel(reason)
+    // Cancel in place when the run executes here; if it ended (suspended) meanwhile, go the durable way.
+    if (local && !local.closed && (await local.cancel(reason))) return
     await this.send(runId, '$cancel', { reason })
     if (this.state === 'started') await this.scheduler.poll()
   }

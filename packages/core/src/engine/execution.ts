@@ -128,7 +128,10 @@ export class Execution {
     }
     if (leftovers.length) await store.batch(leftovers)
     const cancel = this.signals.find((s) => s.rec.name === '$cancel')
-    if (cancel) return this.cancel(String((cancel.rec.payload as { reason?: string } | undefined)?.reason ?? 'cancelled'), cancel.key)
+    if (cancel) {
+      await this.cancel(String((cancel.rec.payload as { reason?: string } | undefined)?.reason ?? 'cancelled'), cancel.key)
+      return
+    }
 
     this.state = structuredClone(this.workflow.initialState(this.record.input) ?? {}) as Record<string, unknown>
     const base = this.eventBase()
@@ -397,22 +400,27 @@ export class Execution {
   }
 
   /** Cancels the run: aborts running actions, records `cancelled`, cancels children. */
-  async cancel(reason: string, signalKey?: string): Promise<void> {
-    if (this.closed) return
+  /** Resolves `true` when this execution recorded the cancellation, `false` when it had already ended. */
+  async cancel(reason: string, signalKey?: string): Promise<boolean> {
+    if (this.closed) return false
     this.controller.abort(new CancelledError(`Run "${this.runId}" was cancelled: ${reason}`))
     const extra: WriteOp[] = []
     if (signalKey) extra.push({ op: 'delete', key: signalKey })
     const children = [...this.journal.values()].filter((e) => e.kind === 'invoke' && e.status === 'started' && e.childId)
-    await this.end('cancelled', { error: { name: 'CancelledError', message: reason, code: 'ERR_CANCELLED' } }, extra)
+    if (!(await this.end('cancelled', { error: { name: 'CancelledError', message: reason, code: 'ERR_CANCELLED' } }, extra))) return false
     for (const child of children)
       await this.deps.cancelRun(child.childId as string, `parent run "${this.runId}" was cancelled`).catch(() => {})
     if (this.deps.hooks.has('workflow:cancel')) this.deps.hooks.emit('workflow:cancel', { ...this.eventBase(), reason })
+    return true
   }
 
-  private async end(status: 'completed' | 'failed' | 'cancelled', patch: Partial<RunRecord>, extra: WriteOp[] = []) {
+  /** Records the end of the run; resolves `false` when the execution had already ended (nothing written). */
+  private async end(status: 'completed' | 'failed' | 'cancelled', patch: Partial<RunRecord>, extra: WriteOp[] = []): Promise<boolean> {
     this.closedForSteps = true
+    let written = false
     await this.serial(async () => {
       if (this.closed) return
+      written = true
       const now = this.now
       const expiresAt = now + this.deps.retentionMs
       const ops: WriteOp[] = [...extra]
@@ -446,6 +454,7 @@ export class Execution {
       this.close()
       this.deps.onEnd(this, status)
     })
+    return written
   }
 
   /** True once the run is ending: new steps park instead of running. */

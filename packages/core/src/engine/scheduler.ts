@@ -20,6 +20,8 @@ export class Scheduler {
   private cancelRenew: (() => void) | undefined
   private failures = 0
   private firstPass = true
+  /** Due entries the last pass looked at and left where they are. */
+  private readonly left = new Set<string>()
   running = false
 
   constructor(private readonly engine: Engine) {}
@@ -93,12 +95,19 @@ export class Scheduler {
         return
       }
       if (this.again) continue
-      // Next wake-up: the earliest due entry, or the poll interval (other processes may add work).
+      // Next wake-up: the earliest due entry this pass did not just look at and leave (a run executing
+      // here or leased elsewhere: its own end or lease expiry wakes it), or the poll interval (other
+      // processes may add work). Re-arming on a left entry would spin.
       let next = e.clock.now() + e.pollIntervalMs
       try {
-        const [first] = await e.store.list(keys.duePrefix, { limit: 1 })
-        if (first) next = Math.min(next, Math.max(dueTime(first.key), e.clock.now() + 1))
+        const first = (await e.store.list(keys.duePrefix, { limit: 50 })).find((entry) => !this.left.has(entry.key))
+        if (first) {
+          // Due already: pass again, unless this engine is full (an ending run polls when room frees up).
+          if (dueTime(first.key) <= e.clock.now()) this.again = e.executions.size < e.concurrency
+          else next = Math.min(next, dueTime(first.key))
+        }
       } catch {}
+      if (this.again) continue
       this.arm(next)
       // A poll asked for while this one was finishing must not be lost.
       if (!this.again) return
@@ -117,10 +126,12 @@ export class Scheduler {
       const horizon = e.multiProcess && !this.firstPass ? now : now + e.leaseMs
       const due = await e.store.list(keys.duePrefix, { before: keys.dueBefore(horizon), limit: 200 })
       let claimed = 0
+      this.left.clear()
       for (const entry of due) {
         if (!this.running) return
         if (e.executions.size >= e.concurrency) return
         if (await this.handle(entry, now)) claimed++
+        else this.left.add(entry.key)
       }
       if (due.length < 200 || claimed === 0) {
         this.firstPass = false
