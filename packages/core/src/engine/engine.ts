@@ -102,7 +102,7 @@ const WAKE_CHANNEL = 'wake'
 
 const lastFailure = (failed: JournalEntry[], runError: string | undefined): number => {
   const last = failed.sort((a, b) => b.seq - a.seq)[0]
-  return last && runError !== undefined && runError.includes(last.error?.message ?? '\u0000') ? last.seq : Number.MAX_SAFE_INTEGER
+  return last && runError?.includes(last.error?.message ?? '\u0000') ? last.seq : Number.MAX_SAFE_INTEGER
 }
 
 /** The engine. Create it with {@link createEngine}. */
