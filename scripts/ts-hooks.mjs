@@ -1,7 +1,7 @@
-// Module hooks for the multi-process workers: `@do-sdk/<pkg>` resolves to packages/<pkg>/src (no
-// build needed), `./x.js` imported from a .ts file to `./x.ts`, and .ts files are transpiled by the
-// esbuild that vitest already brings (vitest -> vite -> esbuild), so core needs no extra dependency.
-// A real child process, not a worker thread: the tests SIGKILL and SIGSTOP it.
+// Node module hooks that run this monorepo's TypeScript sources in a plain child process (the
+// multi-process and crash tests SIGKILL and SIGSTOP real processes): `@do-sdk/<pkg>` resolves to
+// packages/<pkg>/src (no build needed), `./x.js` imported from a .ts file to `./x.ts`, and .ts files
+// are transpiled by the esbuild that vitest already brings (vitest -> vite -> esbuild).
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 const viaVitest = createRequire(createRequire(import.meta.url).resolve('vitest/package.json'))
 const { transform } = createRequire(viaVitest.resolve('vite/package.json'))('esbuild')
 
-const packagesDir = new URL('../../../', import.meta.url)
+const packagesDir = new URL('../packages/', import.meta.url)
 
 export async function resolve(specifier, context, next) {
   const pkg = /^@do-sdk\/([a-z0-9-]+)(\/testing)?$/.exec(specifier)
