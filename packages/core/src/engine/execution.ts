@@ -43,7 +43,11 @@ export interface ExecutionDeps {
 
 type Block = { until?: number; event?: string }
 
-const NEVER = new Promise<never>(() => {})
+/**
+ * A promise that never settles, fresh each time: a shared one would keep every parked execution
+ * reachable (each `await` adds a reaction to it) for the life of the process.
+ */
+export const never = (): Promise<never> => new Promise<never>(() => {})
 
 /** Rebuilds an error as it is seen by workflow code, the same on the first run and on replay. */
 export const fromStoredError = (e: StoredError): Error => {
@@ -202,10 +206,10 @@ export class Execution {
    * then refuse if journaled steps remain that the code never reached (renamed, reordered, removed).
    */
   async ensureFresh(stepId: string): Promise<void> {
-    if (this.closed) await NEVER
+    if (this.closed) await never()
     if (this.unconsumed.size === 0) return
     await new Promise((resolve) => setImmediate(resolve))
-    if (this.closed) await NEVER
+    if (this.closed) await never()
     if (this.unconsumed.size === 0) return
     const expected = [...this.unconsumed].map((id) => this.journal.get(id) as JournalEntry).sort((a, b) => a.seq - b.seq)[0]
     await this.diverged(
@@ -219,7 +223,7 @@ export class Execution {
 
   private async diverged(error: NonDeterminismError): Promise<never> {
     await this.failRun(error, true)
-    return NEVER
+    return never()
   }
 
   enter() {
@@ -235,7 +239,7 @@ export class Execution {
   block(b: Block): Promise<never> {
     this.blocked.push(b)
     this.queueSuspendCheck()
-    return NEVER
+    return never()
   }
 
   private queueSuspendCheck() {
@@ -258,9 +262,9 @@ export class Execution {
    * Commits of one run are serialized; `recordPatch` changes the run record in the same batch.
    */
   commit(entry: Omit<JournalEntry, 'seq' | 'gen' | 'at'>, recordPatch: Partial<RunRecord> = {}, extra: WriteOp[] = []): Promise<void> {
-    if (this.closed) return NEVER
+    if (this.closed) return never()
     const run = async () => {
-      if (this.closed) return NEVER
+      if (this.closed) return never()
       const seq = this.nextSeq++
       const full: JournalEntry = { ...entry, seq, gen: this.record.generation, at: this.now }
       const key = keys.journal(this.runId, this.record.nonce, seq)
@@ -291,11 +295,11 @@ export class Execution {
       res = await store.batch([...ops, { op: 'set', key: keys.run(this.runId), value: encodedRecord, ifVersion: this.version }])
     } catch (error) {
       this.abandon(error)
-      return NEVER
+      return never()
     }
     if (!res.ok) {
       this.abandon(new LeaseLostError(`Run "${this.runId}": commit refused, another engine owns the run now (lease lost)`, this.runId))
-      return NEVER
+      return never()
     }
     this.version = res.versions[res.versions.length - 1] as number
     this.record = record
@@ -317,7 +321,7 @@ export class Execution {
   async ensureLease(): Promise<void> {
     if (this.now < (this.record.leaseUntil ?? 0) - this.deps.leaseMs / 4) return
     await this.renewLease()
-    if (this.closed) await NEVER
+    if (this.closed) await never()
   }
 
   /** Extends the lease and moves the run's due entry to the new expiry. */

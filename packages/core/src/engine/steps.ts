@@ -9,12 +9,12 @@ import { assertId } from '../ids.js'
 import { DEFAULT_RETRY, isRetryable, type ResolvedRetry, resolveRetry, retryDelay } from '../retry.js'
 import { parseWith } from '../validation.js'
 import { type Step, type StepFnContext, type StepRunOptions, type Workflow, workflow as workflowApi } from '../workflow.js'
-import { type Execution, fromStoredError } from './execution.js'
+import { type Execution, fromStoredError, never } from './execution.js'
 import { keys } from './keys.js'
 import { type StepKind, type StoredError, toStoredError } from './records.js'
 import { SimulatedCrash } from './store.js'
 
-const NEVER = new Promise<never>(() => {})
+const PARK = Symbol('park')
 
 const stepEvent = (exec: Execution, stepId: string, kind: StepKind, replayed: boolean, attempt?: number): StepEventBase => ({
   ...exec.eventBase(),
@@ -118,7 +118,7 @@ const runAttempts = async (exec: Execution, plan: AttemptPlan, firstAttempt: num
     } finally {
       exec.leave()
     }
-    if ('never' in outcome || exec.closed) return NEVER
+    if ('never' in outcome || exec.closed) return never()
     if ('value' in outcome) return outcome.value
     if ('error' in outcome) throw outcome.error
     if ('block' in outcome) return exec.block({ until: outcome.block })
@@ -166,7 +166,7 @@ const once = async <T>(
   exec.enter()
   try {
     await exec.ensureFresh(stepId)
-    if (exec.stopping || exec.closedForSteps) value = NEVER as never
+    if (exec.stopping || exec.closedForSteps) value = PARK as never
     else {
       await exec.ensureLease()
       const started = exec.now
@@ -186,12 +186,12 @@ const once = async <T>(
   } catch (error) {
     if (error instanceof SimulatedCrash) {
       exec.abandon(error)
-      value = NEVER as never
+      value = PARK as never
     } else throw error
   } finally {
     exec.leave()
   }
-  if (value === (NEVER as unknown)) return exec.block({ until: exec.now })
+  if (value === (PARK as unknown)) return exec.block({ until: exec.now })
   return value
 }
 
