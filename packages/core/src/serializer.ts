@@ -17,41 +17,38 @@ export interface Serializer {
 
 const TAG = '$t'
 
-const needsTagging = (value: unknown, seen: Set<object>, path: string): boolean => {
+/** Deeper than this, the fast check gives up and the careful path (which finds cycles and names the field) takes over. */
+const MAX_FAST_DEPTH = 64
+
+/**
+ * The fast check: true when `value` holds anything plain JSON cannot carry as is (including what
+ * must be refused, and nesting too deep to be sure there is no cycle). It builds no path strings
+ * and no `seen` set; `toTagged` walks again, carefully, only when it says true.
+ */
+const needsTagging = (value: unknown, depth: number): boolean => {
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return false
     case 'number':
       return !Number.isFinite(value) || Object.is(value, -0)
-    case 'undefined':
-    case 'bigint':
+    case 'object':
+      break
+    default:
       return true
-    case 'function':
-    case 'symbol':
-      throw new SerializationError(`Cannot store a ${typeof value} at ${path}`, path)
   }
   if (value === null) return false
-  const obj = value as object
-  if (Array.isArray(obj)) {
-    if (seen.has(obj)) throw new SerializationError(`Cannot store a circular reference at ${path}`, path)
-    seen.add(obj)
-    let tagged = false
-    for (let i = 0; i < obj.length; i++) if (needsTagging(obj[i], seen, `${path}[${i}]`)) tagged = true
-    seen.delete(obj)
-    return tagged
+  if (depth > MAX_FAST_DEPTH) return true
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (needsTagging(value[i], depth + 1)) return true
+    return false
   }
-  const proto = Object.getPrototypeOf(obj)
+  const proto = Object.getPrototypeOf(value)
   if (proto !== Object.prototype && proto !== null) return true
-  if (seen.has(obj)) throw new SerializationError(`Cannot store a circular reference at ${path}`, path)
-  seen.add(obj)
-  let tagged = false
-  for (const key in obj) {
-    if (key === TAG) tagged = true
-    if (needsTagging((obj as Record<string, unknown>)[key], seen, `${path}.${key}`)) tagged = true
+  for (const key in value) {
+    if (key === TAG || needsTagging((value as Record<string, unknown>)[key], depth + 1)) return true
   }
-  seen.delete(obj)
-  return tagged
+  return false
 }
 
 const encodeError = (err: Error, seen: Set<object>, path: string): unknown => {
@@ -160,9 +157,7 @@ const decodeError = (fields: Record<string, unknown>): Error => {
 /** The default serializer: JSON plus tags; plain JSON data takes the fast path both ways. */
 export const jsonSerializer: Serializer = {
   encode(value, what = 'value') {
-    const seen = new Set<object>()
-    const text = needsTagging(value, seen, what) ? JSON.stringify(toTagged(value, new Set(), what)) : JSON.stringify(value)
-    return text
+    return needsTagging(value, 0) ? JSON.stringify(toTagged(value, new Set(), what)) : JSON.stringify(value)
   },
   decode(text, key = 'value') {
     let parsed: unknown
