@@ -35,6 +35,12 @@ export const memoryStore = (options: MemoryStoreOptions = {}): Datastore => {
     entries.set(key, expiresAt === undefined ? { value, version } : { value, version, expiresAt })
     return version
   }
+  const apply = (ops: WriteOp[]): number[] =>
+    ops.map((op) => {
+      if (op.op === 'set') return put(op.key, op.value, op.expiresAt)
+      if (op.op === 'delete') remove(op.key)
+      return 0
+    })
   const copy = (e: StoredEntry): StoredEntry => (e.expiresAt === undefined ? { value: e.value, version: e.version } : { ...e })
 
   return {
@@ -79,6 +85,15 @@ export const memoryStore = (options: MemoryStoreOptions = {}): Datastore => {
       return out
     },
     async batch(ops: WriteOp[]): Promise<BatchResult> {
+      if (!hasRepeatedKey(ops)) {
+        // The usual batch: each key once, so every condition is checked against the store as it is.
+        for (const op of ops) {
+          if (op.ifVersion === undefined) continue
+          const current = live(op.key)?.version ?? 0
+          if (current !== op.ifVersion) return { ok: false, conflictKey: op.key, actualVersion: current }
+        }
+        return { ok: true, versions: apply(ops) }
+      }
       // Check every condition first against the state as each earlier op in the batch leaves it.
       const pending = new Map<string, number>()
       for (const op of ops) {
@@ -91,12 +106,17 @@ export const memoryStore = (options: MemoryStoreOptions = {}): Datastore => {
           pending.set(op.key, current + 1)
         } else if (op.op === 'delete') pending.set(op.key, 0)
       }
-      const versions = ops.map((op) => {
-        if (op.op === 'set') return put(op.key, op.value, op.expiresAt)
-        if (op.op === 'delete') remove(op.key)
-        return 0
-      })
-      return { ok: true, versions }
+      return { ok: true, versions: apply(ops) }
     },
   }
+}
+
+/** True when some key appears in more than one op (checked pairwise: batches are small). */
+const hasRepeatedKey = (ops: WriteOp[]): boolean => {
+  if (ops.length > 16) return new Set(ops.map((op) => op.key)).size !== ops.length
+  for (let i = 1; i < ops.length; i++) {
+    const key = (ops[i] as WriteOp).key
+    for (let j = 0; j < i; j++) if ((ops[j] as WriteOp).key === key) return true
+  }
+  return false
 }

@@ -19,7 +19,7 @@ import { keys } from './keys.js'
 import { releaseEngineLock, renewEngineLock, setupPlugins, takeEngineLock } from './lifecycle.js'
 import { listRuns, settledOutcome, waitForChange } from './queries.js'
 import type { JournalEntry, RunRecord, RunStatus, SignalRecord, StepKind } from './records.js'
-import { TERMINAL } from './records.js'
+import { compact, TERMINAL } from './records.js'
 import { type RunInfo, toRunInfo } from './run-info.js'
 import { Scheduler } from './scheduler.js'
 import { EngineStore } from './store.js'
@@ -286,7 +286,8 @@ export class Engine {
       id: runId,
       workflowId: wf.id,
       workflowVersion: wf.version,
-      status: 'pending',
+      // Started right here: it is running from its first write (its first step then only adds a journal entry).
+      status: runHere ? 'running' : 'pending',
       input,
       state,
       nonce: randomUUID().slice(0, 8),
@@ -299,7 +300,7 @@ export class Engine {
       ...(parent ? { parent } : {}),
     }
     const res = await this.store.batch([
-      { op: 'set', key: keys.run(runId), value: this.store.encode(record, `run "${runId}"`), ifVersion: 0 },
+      { op: 'set', key: keys.run(runId), value: this.store.encode(compact(record), `run "${runId}"`), ifVersion: 0 },
       { op: 'set', key: dueKey, value: 'run' },
     ])
     if (!res.ok) return false
@@ -474,13 +475,17 @@ export class Engine {
   }
 
   private async result<T>(runId: string): Promise<T> {
+    assertId(runId, 'run id')
+    const every = this.clock === systemClock ? this.pollIntervalMs : 50
     for (;;) {
-      const got = await this.store.get(keys.run(assertId(runId, 'run id')))
-      if (!got) throw new RunNotFoundError(runId)
-      let record = this.store.decode<RunRecord>(got, keys.run(runId))
-      if (!TERMINAL.has(record.status)) {
-        // Ends seen in this process hand over the final record; ends elsewhere are seen by polling.
-        record = (await waitForChange(this.waiters, runId, this.clock === systemClock ? this.pollIntervalMs : 50)) ?? record
+      // Ends seen in this process hand over the final record; ends elsewhere are seen by polling.
+      // A run executing here has not ended (its execution leaves the map as it ends): no read needed.
+      let record = this.executions.has(runId) ? await waitForChange(this.waiters, runId, every) : undefined
+      if (record === undefined) {
+        const got = await this.store.get(keys.run(runId))
+        if (!got) throw new RunNotFoundError(runId)
+        record = this.store.decode<RunRecord>(got, keys.run(runId))
+        if (!TERMINAL.has(record.status)) record = (await waitForChange(this.waiters, runId, every)) ?? record
       }
       if (TERMINAL.has(record.status)) return settledOutcome<T>(toRunInfo(record, []))
     }

@@ -1,14 +1,15 @@
 import type { WriteOp } from '../datastore/types.js'
-import { CancelledError, DoSdkError, errorClassOf, LeaseLostError, NonDeterminismError, SizeLimitError, toError } from '../errors.js'
+import { CancelledError, DoSdkError, errorClassOf, NonDeterminismError, SizeLimitError, toError } from '../errors.js'
 import type { Hooks } from '../hooks/registry.js'
 import type { Logger } from '../logger.js'
 import { parseWith } from '../validation.js'
 import type { Workflow } from '../workflow.js'
 import type { Clock } from './clock.js'
 import { keys } from './keys.js'
-import { type JournalEntry, type RunRecord, type SignalRecord, type StepKind, type StoredError, toStoredError } from './records.js'
+import { compact, type JournalEntry, type RunRecord, type SignalRecord, type StepKind, type StoredError, toStoredError } from './records.js'
 import { buildStep } from './steps.js'
 import { type EngineStore, SimulatedCrash } from './store.js'
+import { RunWriter } from './writer.js'
 
 /** Limits on what one step or one run may store, in bytes of encoded JSON. */
 export interface Limits {
@@ -70,9 +71,17 @@ export const fromStoredError = (e: StoredError): Error => {
  */
 export class Execution {
   readonly runId: string
-  version: number
   closed = false
-  readonly controller = new AbortController()
+  /** Suspending or ending: the last batch of this execution is queued. */
+  private ending = false
+  private readonly writer: RunWriter
+  private markClosed!: () => void
+  /** Settles when the execution closes, however it ends. */
+  private readonly closedPromise = new Promise<void>((resolve) => {
+    this.markClosed = resolve
+  })
+  /** Made on first use: most executions never hand out their signal. */
+  private abortController: AbortController | undefined
   /** Latest entry per step id. */
   readonly journal = new Map<string, JournalEntry>()
   /** Step ids journaled but not yet reached by this replay. */
@@ -84,8 +93,7 @@ export class Execution {
   state: Record<string, unknown> = {}
   private active = 0
   private readonly blocked: Block[] = []
-  private suspendQueued = false
-  private commitChain: Promise<unknown> = Promise.resolve()
+  private tickQueued = false
   /** Set when a signal arrived for this run while it executed: re-run right after suspending. */
   wakeRequested = false
   private readonly startedAt: number
@@ -97,12 +105,40 @@ export class Execution {
     version: number,
   ) {
     this.runId = record.id
-    this.version = version
     this.startedAt = deps.clock.now()
+    this.writer = new RunWriter(
+      deps.store,
+      record.id,
+      version,
+      () => this.record,
+      () => this.closed,
+      (error) => this.abandon(error),
+    )
+  }
+
+  /** The run record's version as last written: the fencing token. */
+  get version(): number {
+    return this.writer.version
   }
 
   get now() {
     return this.deps.clock.now()
+  }
+
+  /** Aborts the work of this execution's steps when it is cancelled or ends. */
+  get controller(): AbortController {
+    let c = this.abortController
+    if (c === undefined) {
+      c = new AbortController()
+      this.abortController = c
+      if (this.closed) c.abort(new CancelledError(`Execution of run "${this.runId}" ended`))
+    }
+    return c
+  }
+
+  /** True once the execution's signal is (or would be) aborted. */
+  get aborted(): boolean {
+    return this.closed || (this.abortController?.signal.aborted ?? false)
   }
 
   /** Loads the journal and the buffered signals, then runs the workflow function from the top. */
@@ -151,6 +187,7 @@ export class Execution {
     }
     const log = this.deps.log
     let result: Promise<unknown>
+    const exec = this
     try {
       result = Promise.resolve(
         this.workflow.run({
@@ -160,7 +197,9 @@ export class Execution {
           runId: this.runId,
           workflowId: this.workflow.id,
           version: this.workflow.version,
-          signal: this.controller.signal,
+          get signal() {
+            return exec.controller.signal
+          },
           log,
         }),
       )
@@ -232,84 +271,90 @@ export class Execution {
 
   leave() {
     this.active--
-    if (this.active === 0 && this.blocked.length) this.queueSuspendCheck()
+    if (this.active === 0 && this.blocked.length) this.queueTick()
   }
 
   /** Parks the calling step; once no step is running, the run suspends until the earliest wake-up. */
   block(b: Block): Promise<never> {
     this.blocked.push(b)
-    this.queueSuspendCheck()
+    this.queueTick()
     return never()
   }
 
-  private queueSuspendCheck() {
-    if (this.suspendQueued) return
-    this.suspendQueued = true
-    setImmediate(() => {
-      this.suspendQueued = false
-      if (!this.closed && this.active === 0 && this.blocked.length) void this.suspend()
-    })
+  /**
+   * At the end of this turn of the event loop: suspend the run if every step is parked (the
+   * suspension carries the queued commits in its batch), otherwise send the queued commits.
+   */
+  private queueTick() {
+    if (this.tickQueued) return
+    this.tickQueued = true
+    setImmediate(this.tick)
+  }
+
+  private readonly tick = () => {
+    this.tickQueued = false
+    if (this.closed || this.ending) return
+    if (this.active === 0 && this.blocked.length) void this.suspend()
+    else void this.writer.flush()
+  }
+
+  /** Resolves once every commit queued so far is durable: the work of a step with effects waits for it. */
+  durable(): Promise<void> {
+    return this.writer.flush()
   }
 
   /** Size-checks an encoded value. */
   checkSize(encoded: string, limit: number, what: string) {
+    // A UTF-16 code unit is at most 3 bytes of UTF-8: short values need no count.
+    if (encoded.length * 3 <= limit) return
     const bytes = Buffer.byteLength(encoded)
     if (bytes > limit) throw new SizeLimitError(`Run "${this.runId}": ${what} is ${bytes} bytes, over the limit of ${limit}`, bytes, limit)
   }
 
   /**
-   * Commits a journal entry with the run record (one batch, fenced by the run record's version).
-   * Commits of one run are serialized; `recordPatch` changes the run record in the same batch.
+   * Commits a journal entry, with `extra` ops and `recordPatch` in the same batch (see {@link RunWriter}):
+   * the run record is written only when its status or a patched field changes; otherwise its
+   * version is checked. Resolves once durable. With `send: false` the entry waits until the end of
+   * this turn, the next step, or the run's suspension or completion, and travels with it.
    */
-  commit(entry: Omit<JournalEntry, 'seq' | 'gen' | 'at'>, recordPatch: Partial<RunRecord> = {}, extra: WriteOp[] = []): Promise<void> {
-    if (this.closed) return never()
-    const run = async () => {
-      if (this.closed) return never()
-      const seq = this.nextSeq++
-      const full: JournalEntry = { ...entry, seq, gen: this.record.generation, at: this.now }
-      const key = keys.journal(this.runId, this.record.nonce, seq)
-      const encoded = this.deps.store.encode(full, `step "${entry.id}"`)
-      const terminalEntry = full.status === 'done' || full.status === 'failed'
-      const record: RunRecord = {
-        ...this.record,
-        ...recordPatch,
-        status: recordPatch.status ?? 'running',
-        steps: this.record.steps + (terminalEntry ? 1 : 0),
-        currentStep: entry.id,
-        updatedAt: this.now,
-      }
-      await this.write([{ op: 'set', key, value: encoded }, ...extra], record)
-      this.journal.set(full.id, full)
+  commit(
+    entry: Omit<JournalEntry, 'seq' | 'gen' | 'at'>,
+    recordPatch: Partial<RunRecord> = {},
+    extra: WriteOp[] = [],
+    send = true,
+  ): Promise<void> {
+    if (this.closed || this.ending) return never()
+    const now = this.now
+    const full: JournalEntry = { ...entry, seq: this.nextSeq, gen: this.record.generation, at: now }
+    const encoded = this.deps.store.encode(compact(full), `step "${entry.id}"`)
+    const key = keys.journal(this.runId, this.record.nonce, this.nextSeq++)
+    const terminalEntry = full.status === 'done' || full.status === 'failed'
+    const status = recordPatch.status ?? 'running'
+    let changed = status !== this.record.status
+    for (const _ in recordPatch) changed = true
+    this.record = {
+      ...this.record,
+      ...recordPatch,
+      status,
+      steps: this.record.steps + (terminalEntry ? 1 : 0),
+      currentStep: entry.id,
+      updatedAt: now,
     }
-    const p = this.commitChain.then(run, run)
-    this.commitChain = p.catch(() => {})
-    return p as Promise<void>
+    this.journal.set(full.id, full)
+    // The journal entry goes last: for stores without atomic batches it is the commit marker.
+    const set: WriteOp = { op: 'set', key, value: encoded }
+    const done = this.writer.queue(extra.length ? [...extra, set] : [set], changed)
+    if (send) void this.writer.flush()
+    else this.queueTick()
+    return done
   }
 
-  /** Writes ops then the run record (commit marker last), fenced on the record's version. */
-  private async write(ops: WriteOp[], record: RunRecord): Promise<void> {
-    const { store } = this.deps
-    const encodedRecord = store.encode(record, `run "${this.runId}"`)
-    let res: Awaited<ReturnType<EngineStore['batch']>>
-    try {
-      res = await store.batch([...ops, { op: 'set', key: keys.run(this.runId), value: encodedRecord, ifVersion: this.version }])
-    } catch (error) {
-      this.abandon(error)
-      return never()
-    }
-    if (!res.ok) {
-      this.abandon(new LeaseLostError(`Run "${this.runId}": commit refused, another engine owns the run now (lease lost)`, this.runId))
-      return never()
-    }
-    this.version = res.versions[res.versions.length - 1] as number
+  /** Queues a change of the run record (with `ops`) and sends it at once; resolves once durable. */
+  private writeRecord(ops: WriteOp[], record: RunRecord): Promise<void> {
     this.record = record
-  }
-
-  /** Runs `fn` through the commit chain (for run-record-only writes: suspend, finish, lease renewal). */
-  private serial(fn: () => Promise<void>): Promise<void> {
-    const p = this.commitChain.then(fn, fn)
-    this.commitChain = p.catch(() => {})
-    return p
+    const done = this.writer.queue(ops, true)
+    void this.writer.flush()
+    return done
   }
 
   /**
@@ -326,14 +371,12 @@ export class Execution {
 
   /** Extends the lease and moves the run's due entry to the new expiry. */
   renewLease(): Promise<void> {
-    return this.serial(async () => {
-      if (this.closed) return
-      const leaseUntil = this.now + this.deps.leaseMs
-      const dueKey = keys.due(leaseUntil, this.runId)
-      const ops: WriteOp[] = [{ op: 'set', key: dueKey, value: 'run' }]
-      if (this.record.dueKey && this.record.dueKey !== dueKey) ops.unshift({ op: 'delete', key: this.record.dueKey })
-      await this.write(ops, { ...this.record, leaseUntil, dueKey })
-    })
+    if (this.closed || this.ending) return Promise.resolve()
+    const leaseUntil = this.now + this.deps.leaseMs
+    const dueKey = keys.due(leaseUntil, this.runId)
+    const ops: WriteOp[] = [{ op: 'set', key: dueKey, value: 'run' }]
+    if (this.record.dueKey && this.record.dueKey !== dueKey) ops.unshift({ op: 'delete', key: this.record.dueKey })
+    return this.writeRecord(ops, { ...this.record, leaseUntil, dueKey })
   }
 
   private async suspend() {
@@ -343,28 +386,26 @@ export class Execution {
     )
     const events = [...new Set(this.blocked.flatMap((b) => (b.event ? [b.event] : [])))]
     const status = events.length ? 'waiting' : 'sleeping'
-    await this.serial(async () => {
-      if (this.closed) return
-      const ops: WriteOp[] = []
-      if (this.record.dueKey) ops.push({ op: 'delete', key: this.record.dueKey })
-      const dueKey = wakeAt === undefined ? undefined : keys.due(wakeAt, this.runId)
-      if (dueKey) ops.push({ op: 'set', key: dueKey, value: 'run' })
-      await this.write(ops, {
-        ...this.record,
-        status,
-        wakeAt,
-        waitingFor: events.length ? events : undefined,
-        owner: undefined,
-        leaseUntil: undefined,
-        dueKey,
-        updatedAt: this.now,
-      })
-      this.close()
-      if (this.deps.hooks.has('workflow:suspend')) {
-        this.deps.hooks.emit('workflow:suspend', { ...this.eventBase(), status, wakeAt, waitingFor: events })
-      }
-      this.deps.onEnd(this, 'suspended')
+    this.ending = true
+    const ops: WriteOp[] = []
+    if (this.record.dueKey) ops.push({ op: 'delete', key: this.record.dueKey })
+    const dueKey = wakeAt === undefined ? undefined : keys.due(wakeAt, this.runId)
+    if (dueKey) ops.push({ op: 'set', key: dueKey, value: 'run' })
+    await this.writeRecord(ops, {
+      ...this.record,
+      status,
+      wakeAt,
+      waitingFor: events.length ? events : undefined,
+      owner: undefined,
+      leaseUntil: undefined,
+      dueKey,
+      updatedAt: this.now,
     })
+    this.close()
+    if (this.deps.hooks.has('workflow:suspend')) {
+      this.deps.hooks.emit('workflow:suspend', { ...this.eventBase(), status, wakeAt, waitingFor: events })
+    }
+    this.deps.onEnd(this, 'suspended')
   }
 
   private async finish(output: unknown) {
@@ -421,44 +462,45 @@ export class Execution {
   /** Records the end of the run; resolves `false` when the execution had already ended (nothing written). */
   private async end(status: 'completed' | 'failed' | 'cancelled', patch: Partial<RunRecord>, extra: WriteOp[] = []): Promise<boolean> {
     this.closedForSteps = true
-    let written = false
-    await this.serial(async () => {
-      if (this.closed) return
-      written = true
-      const now = this.now
-      const expiresAt = now + this.deps.retentionMs
-      const ops: WriteOp[] = [...extra]
-      if (this.record.dueKey) ops.push({ op: 'delete', key: this.record.dueKey })
-      const gcKey = keys.due(expiresAt, this.runId)
-      ops.push({ op: 'set', key: gcKey, value: 'gc' })
-      const parent = this.record.parent
-      if (parent) {
-        const sigKey = keys.signal(parent.runId, now, 0, `c${this.record.nonce}`)
-        const payload = { status, output: patch.output, error: patch.error }
-        ops.push({
-          op: 'set',
-          key: sigKey,
-          value: this.deps.store.encode({ name: `$child:${parent.stepId}`, payload, sentAt: now }, 'child result'),
-        })
-        ops.push({ op: 'set', key: keys.due(now, parent.runId), value: 'run' })
-      }
-      await this.write(ops, {
-        ...this.record,
-        ...patch,
-        status,
-        owner: undefined,
-        leaseUntil: undefined,
-        wakeAt: undefined,
-        waitingFor: undefined,
-        dueKey: gcKey,
-        finishedAt: now,
-        expiresAt,
-        updatedAt: now,
+    if (this.closed || this.ending) {
+      // A suspension or another ending is on its way: this one writes nothing.
+      await this.closedPromise
+      return false
+    }
+    this.ending = true
+    const now = this.now
+    const expiresAt = now + this.deps.retentionMs
+    const ops: WriteOp[] = [...extra]
+    if (this.record.dueKey) ops.push({ op: 'delete', key: this.record.dueKey })
+    const gcKey = keys.due(expiresAt, this.runId)
+    ops.push({ op: 'set', key: gcKey, value: 'gc' })
+    const parent = this.record.parent
+    if (parent) {
+      const sigKey = keys.signal(parent.runId, now, 0, `c${this.record.nonce}`)
+      const payload = { status, output: patch.output, error: patch.error }
+      ops.push({
+        op: 'set',
+        key: sigKey,
+        value: this.deps.store.encode({ name: `$child:${parent.stepId}`, payload, sentAt: now }, 'child result'),
       })
-      this.close()
-      this.deps.onEnd(this, status)
+      ops.push({ op: 'set', key: keys.due(now, parent.runId), value: 'run' })
+    }
+    await this.writeRecord(ops, {
+      ...this.record,
+      ...patch,
+      status,
+      owner: undefined,
+      leaseUntil: undefined,
+      wakeAt: undefined,
+      waitingFor: undefined,
+      dueKey: gcKey,
+      finishedAt: now,
+      expiresAt,
+      updatedAt: now,
     })
-    return written
+    this.close()
+    this.deps.onEnd(this, status)
+    return true
   }
 
   /** True once the run is ending: new steps park instead of running. */
@@ -478,8 +520,10 @@ export class Execution {
 
   private close() {
     this.closed = true
+    this.markClosed()
     this.blocked.length = 0
-    if (!this.controller.signal.aborted) this.controller.abort(new CancelledError(`Execution of run "${this.runId}" ended`))
+    const c = this.abortController
+    if (c && !c.signal.aborted) c.abort(new CancelledError(`Execution of run "${this.runId}" ended`))
   }
 
   /** Takes the earliest unconsumed signal named `name` sent no later than `deadline`. */

@@ -101,3 +101,16 @@ export const toStoredError = (error: unknown, retryable?: boolean): StoredError 
   if (retryable !== undefined) out.retryable = retryable
   return out
 }
+
+/**
+ * A copy of a record without its `undefined` fields, so that it encodes as plain JSON (an
+ * `undefined` field would take the serializer's tagged path and be stored as a tag).
+ */
+export const compact = <T extends object>(record: T): T => {
+  const out = {} as Record<string, unknown>
+  for (const key in record) {
+    const v = (record as Record<string, unknown>)[key]
+    if (v !== undefined) out[key] = v
+  }
+  return out as T
+}

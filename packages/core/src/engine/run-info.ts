@@ -57,7 +57,8 @@ const stepStatus = (e: JournalEntry): StepInfo['status'] => {
 /** Folds journal entries (in commit order) into one line per step. */
 export const toRunInfo = (record: RunRecord, entries: JournalEntry[]): RunInfo => {
   const steps = new Map<string, StepInfo>()
-  for (const e of [...entries].sort((a, b) => a.seq - b.seq)) {
+  const sorted = [...entries].sort((a, b) => a.seq - b.seq)
+  for (const e of sorted) {
     const prev = steps.get(e.id)
     const info: StepInfo = {
       id: e.id,
@@ -87,9 +88,16 @@ export const toRunInfo = (record: RunRecord, entries: JournalEntry[]): RunInfo =
     updatedAt: record.updatedAt,
     retries: record.generation,
   }
+  // A running run's record is rewritten only when it changes status or state: its latest journal
+  // entry says which step it is at, and when it last moved.
+  const last = sorted[sorted.length - 1]
+  if (last && last.at >= record.updatedAt) {
+    info.updatedAt = last.at
+    if (!record.finishedAt) info.currentStep = last.id
+  }
   if (record.output !== undefined) info.output = record.output
   if (record.error) info.error = record.error
-  if (record.currentStep) info.currentStep = record.currentStep
+  if (record.currentStep && !info.currentStep) info.currentStep = record.currentStep
   if (record.finishedAt !== undefined) info.finishedAt = record.finishedAt
   if (record.wakeAt !== undefined) info.wakeAt = record.wakeAt
   if (record.waitingFor) info.waitingFor = record.waitingFor

@@ -68,9 +68,13 @@ const oneAttempt = async (exec: Execution, plan: AttemptPlan, attempt: number): 
     if (exec.closed) return { never: true }
     const value = settle(exec, stepId, raw)
     beforeCommit?.({ runId: exec.runId, stepId, kind })
-    await exec.commit({ id: stepId, kind, status: 'done', value, attempt, ms: exec.now - started })
-    if (hooks.has('step:complete'))
-      hooks.emit('step:complete', { ...stepEvent(exec, stepId, kind, false, attempt), output: value, durationMs: exec.now - started })
+    // The workflow goes on at once; the entry is sent with whatever comes next (the next step waits
+    // for it to be durable before its own work; a completion or suspension carries it in its batch).
+    const durable = exec.commit({ id: stepId, kind, status: 'done', value, attempt, ms: exec.now - started }, {}, [], false)
+    if (hooks.has('step:complete')) {
+      const event = { ...stepEvent(exec, stepId, kind, false, attempt), output: value, durationMs: exec.now - started }
+      void durable.then(() => hooks.emit('step:complete', event))
+    }
     return { value }
   } catch (error) {
     if (error instanceof SimulatedCrash) {
@@ -109,7 +113,11 @@ const runAttempts = async (exec: Execution, plan: AttemptPlan, firstAttempt: num
     try {
       if (fresh) await exec.ensureFresh(plan.stepId)
       fresh = false
-      if (!exec.stopping && !exec.closedForSteps) await exec.ensureLease()
+      if (!exec.stopping && !exec.closedForSteps) {
+        // A step with effects starts only once every earlier commit of the run is durable.
+        await exec.durable()
+        await exec.ensureLease()
+      }
       outcome = exec.stopping || exec.closedForSteps ? { block: exec.now } : await oneAttempt(exec, plan, attempt)
       if ('delay' in outcome) {
         const delay = outcome.delay
@@ -168,6 +176,7 @@ const once = async <T>(
     await exec.ensureFresh(stepId)
     if (exec.stopping || exec.closedForSteps) value = PARK as never
     else {
+      await exec.durable()
       await exec.ensureLease()
       const started = exec.now
       const out = await compute()
@@ -206,7 +215,8 @@ const sleepUntil = async (exec: Execution, base: string, until: () => number): P
     if (wakeAt === undefined) {
       await exec.ensureFresh(stepId)
       wakeAt = until()
-      await exec.commit({ id: stepId, kind: 'sleep', status: 'started', until: wakeAt })
+      // Not awaited: the run's suspension (or the `done` entry) carries it in the same batch.
+      void exec.commit({ id: stepId, kind: 'sleep', status: 'started', until: wakeAt }, {}, [], false)
     }
     if (exec.now >= wakeAt && !exec.closedForSteps) {
       await exec.commit({ id: stepId, kind: 'sleep', status: 'done', until: wakeAt })
@@ -240,7 +250,8 @@ const waitFor = async (
     if (!entry) {
       await exec.ensureFresh(stepId)
       deadline = timeoutMs === undefined ? undefined : exec.now + timeoutMs
-      await exec.commit({ id: stepId, kind, status: 'started', until: deadline, childId })
+      // Not awaited: the run's suspension (or the `done` entry) carries it in the same batch.
+      void exec.commit({ id: stepId, kind, status: 'started', until: deadline, childId }, {}, [], false)
     }
     const sig = exec.takeSignal(name, deadline)
     if (sig) {
@@ -283,7 +294,16 @@ export const buildStep = (exec: Execution): Step<any> => {
       const timeoutMs = options.timeout === undefined ? undefined : toMs(options.timeout, `timeout of step "${stepId}"`)
       return runStep(exec, 'fn', stepId, {
         policy: resolveRetry(options.retry, DEFAULT_RETRY),
-        execute: (attempt, idempotencyKey) => {
+        execute: async (attempt, idempotencyKey) => {
+          // No timeout and nothing aborted: no signal of its own, the execution's one made only if read.
+          if (timeoutMs === undefined && !exec.aborted)
+            return fn({
+              get signal() {
+                return exec.controller.signal
+              },
+              attempt,
+              idempotencyKey,
+            })
           return withTimeout((signal) => fn({ signal, attempt, idempotencyKey }), timeoutMs, exec.controller.signal, `Step "${stepId}"`)
         },
       })
@@ -358,6 +378,7 @@ export const buildStep = (exec: Execution): Step<any> => {
         exec.enter()
         try {
           await exec.ensureFresh(stepId)
+          await exec.durable()
           await exec.ensureLease()
           const parsed = await parseWith(child.inputSchema, input, `input of workflow "${child.id}"`)
           await exec.deps.startChild(child, parsed, childId, { runId: exec.runId, stepId })

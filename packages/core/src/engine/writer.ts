@@ -1,0 +1,102 @@
+import type { WriteOp } from '../datastore/types.js'
+import { LeaseLostError } from '../errors.js'
+import { keys } from './keys.js'
+import { compact, type RunRecord } from './records.js'
+import type { EngineStore } from './store.js'
+
+interface Pending {
+  ops: WriteOp[]
+  /** The run record changed: write it with the ops (otherwise its version is only checked). */
+  recordChanged: boolean
+  done: Promise<void>
+  resolve: () => void
+}
+
+/**
+ * The write path of one execution. Commits are queued and sent as one atomic batch, fenced by
+ * the run record's version (the lease's fencing token): a batch that changes the record writes
+ * it with `ifVersion`, last (the commit marker for stores without atomic batches); a batch that
+ * only adds journal entries asserts the version with a `check` op and leaves the record alone.
+ *
+ * Batches go out one after the other. Whatever is queued when a batch is sent goes into it, so a
+ * step's journal entry and the run's completion or suspension travel together when they are
+ * queued in the same turn. A batch the store refuses (lease lost) or fails calls `onFail` and its
+ * promise never settles: the execution is dropped, and whatever waited on it with it.
+ */
+export class RunWriter {
+  private pending: Pending | undefined
+  private chain: Promise<void> = Promise.resolve()
+  private last: Promise<void> = Promise.resolve()
+
+  constructor(
+    private readonly store: EngineStore,
+    private readonly runId: string,
+    /** The version of the run record as last written (the fencing token). */
+    public version: number,
+    /** The run record to write, as it is when a batch is sent. */
+    private readonly currentRecord: () => RunRecord,
+    private readonly isClosed: () => boolean,
+    private readonly onFail: (error: unknown) => void,
+  ) {}
+
+  /** Queues ops for the next batch; resolves once they are durable. Nothing is sent before {@link flush}. */
+  queue(ops: WriteOp[], recordChanged: boolean): Promise<void> {
+    let p = this.pending
+    if (p === undefined) {
+      let resolve!: () => void
+      const done = new Promise<void>((r) => {
+        resolve = r
+      })
+      p = { ops: [], recordChanged: false, done, resolve }
+      this.pending = p
+    }
+    for (const op of ops) p.ops.push(op)
+    if (recordChanged) p.recordChanged = true
+    return p.done
+  }
+
+  /** True when ops are queued and not yet sent. */
+  get hasPending(): boolean {
+    return this.pending !== undefined
+  }
+
+  /** Sends what is queued; resolves once everything queued so far is durable. */
+  flush(): Promise<void> {
+    const p = this.pending
+    if (p === undefined) return this.last
+    this.pending = undefined
+    // The record is taken now: later changes belong to later batches.
+    const record = p.recordChanged ? this.currentRecord() : undefined
+    const send = () => this.send(p, record)
+    this.chain = this.chain.then(send, send)
+    this.last = p.done
+    return p.done
+  }
+
+  private async send(p: Pending, record: RunRecord | undefined): Promise<void> {
+    if (this.isClosed()) return
+    const runKey = keys.run(this.runId)
+    let ops: WriteOp[]
+    try {
+      ops = record
+        ? [...p.ops, { op: 'set', key: runKey, value: this.store.encode(compact(record), `run "${this.runId}"`), ifVersion: this.version }]
+        : [{ op: 'check', key: runKey, ifVersion: this.version }, ...p.ops]
+    } catch (error) {
+      this.onFail(error)
+      return
+    }
+    let res: Awaited<ReturnType<EngineStore['batch']>>
+    try {
+      res = await this.store.batch(ops)
+    } catch (error) {
+      this.onFail(error)
+      return
+    }
+    if (!res.ok) {
+      this.onFail(new LeaseLostError(`Run "${this.runId}": commit refused, another engine owns the run now (lease lost)`, this.runId))
+      return
+    }
+    if (record) this.version = res.versions[res.versions.length - 1] as number
+    p.resolve()
+  }
+}
