@@ -1,4 +1,4 @@
-import type { BatchResult, ListOptions, WriteOp } from '@do-sdk/core'
+import type { ListOptions } from '@do-sdk/core'
 
 /** Our table. Namespace is a column, so no name can reach another namespace's rows. */
 export const TABLE = 'do_entries'
@@ -13,9 +13,21 @@ export const SCHEMA = `CREATE TABLE IF NOT EXISTS ${TABLE} (
 )`
 
 export const SELECT_ONE = `SELECT key, value, version, expires_at FROM ${TABLE} WHERE ns = ? AND key = ?`
-export const UPSERT = `INSERT INTO ${TABLE} (ns, key, value, version, expires_at) VALUES (?, ?, ?, ?, ?)
-  ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, version = excluded.version, expires_at = excluded.expires_at`
 export const DELETE_ONE = `DELETE FROM ${TABLE} WHERE ns = ? AND key = ?`
+
+/** `(ns, key, now)`: the live version of a key, no row when absent or expired. */
+export const SELECT_VERSION = `SELECT version FROM ${TABLE} WHERE ns = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)`
+/** `(ns, key, value, version, expiresAt)`: writes a key at a version already decided. */
+export const PUT = `INSERT INTO ${TABLE} (ns, key, value, version, expires_at) VALUES (?, ?, ?, ?, ?)
+  ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, version = excluded.version, expires_at = excluded.expires_at`
+/**
+ * `(ns, key, value, expiresAt, now)`: writes a key at its live version + 1 (1 when absent or
+ * expired at `now`) and returns that version. In `DO UPDATE`, bare column names are the stored row.
+ */
+export const BUMP = `INSERT INTO ${TABLE} (ns, key, value, version, expires_at) VALUES (?, ?, ?, 1, ?)
+  ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at,
+    version = CASE WHEN expires_at IS NULL OR expires_at > ? THEN version + 1 ELSE 1 END
+  RETURNING version`
 
 /** Keys per `IN (…)` query, well under SQLite's bound-parameter limit. */
 export const CHUNK = 500
@@ -74,45 +86,4 @@ export const listQuery = (ns: string, prefix: string, options: ListOptions, now:
     params.push(Math.max(0, Math.floor(options.limit)))
   }
   return { sql, params }
-}
-
-/** The final write of one key in a batch. */
-export type FinalWrite = { key: string; value: string; version: number; expiresAt: number | undefined } | { key: string; delete: true }
-
-/**
- * Checks a batch's conditions against `current` versions (0 when absent or expired) as each
- * earlier op leaves them, and computes the last write of each key: inside a transaction only the
- * final state of a key matters.
- */
-export const planBatch = (ops: WriteOp[], current: Map<string, number>): { result: BatchResult; writes: FinalWrite[] } => {
-  const versions: number[] = []
-  const last = new Map<string, FinalWrite>()
-  for (const op of ops) {
-    const version = current.get(op.key) ?? 0
-    if (op.ifVersion !== undefined && op.ifVersion !== version) {
-      return { result: { ok: false, conflictKey: op.key, actualVersion: version }, writes: [] }
-    }
-    if (op.op === 'set') {
-      current.set(op.key, version + 1)
-      versions.push(version + 1)
-      last.set(op.key, { key: op.key, value: op.value, version: version + 1, expiresAt: op.expiresAt })
-    } else {
-      if (op.op === 'delete') {
-        current.set(op.key, 0)
-        last.set(op.key, { key: op.key, delete: true })
-      }
-      versions.push(0)
-    }
-  }
-  return { result: { ok: true, versions }, writes: [...last.values()] }
-}
-
-/** Distinct keys of a batch, in first-seen order. */
-export const keysOf = (ops: WriteOp[]) => [...new Set(ops.map((op) => op.key))]
-
-/** Current versions from rows (expired rows count as absent). */
-export const versionsOf = (keys: string[], rows: Row[], now: number) => {
-  const current = new Map<string, number>(keys.map((k) => [k, 0]))
-  for (const row of rows) if (row.expires_at === null || row.expires_at > now) current.set(row.key, row.version)
-  return current
 }

@@ -1,9 +1,10 @@
 import type { BatchResult, Datastore, ListedEntry, ListOptions, StoredEntry, WriteOp } from '@do-sdk/core'
 import { DoSdkError, InvalidArgumentError, StoreError } from '@do-sdk/core'
+import { openBetterSqlite3 } from './driver-better-sqlite3.js'
+import { openSqlite3 } from './driver-sqlite3.js'
 import type { SqlDriver, SqliteDriverName } from './drivers.js'
-import { openBetterSqlite3, openSqlite3 } from './drivers.js'
 import type { Row } from './sql.js'
-import { chunks, keysOf, listQuery, planBatch, SELECT_ONE, selectIn, versionsOf } from './sql.js'
+import { chunks, listQuery, SELECT_ONE, selectIn } from './sql.js'
 
 /** Options of {@link sqliteStore}. */
 export interface SqliteStoreOptions {
@@ -77,13 +78,21 @@ export const sqliteStore = (options: SqliteStoreOptions): Datastore => {
   }
 
   let opening: Promise<SqlDriver> | undefined
+  let opened: SqlDriver | undefined // `opening` once settled, so the hot path skips an await
   let closed = false
   const driver = async (): Promise<SqlDriver> => {
     if (closed) throw new StoreError(`[do-sdk] [${NAME}] The store is closed (${path}).`, NAME)
-    opening ??= (driverName === 'sqlite3' ? openSqlite3 : openBetterSqlite3)({ path, synchronous, busyTimeoutMs }).catch((error) => {
-      opening = undefined // the next call tries again (the disk may come back)
-      return fail('opening the database', error)
-    })
+    if (opened) return opened
+    opening ??= (driverName === 'sqlite3' ? openSqlite3 : openBetterSqlite3)({ path, synchronous, busyTimeoutMs }).then(
+      (db) => {
+        if (!closed) opened = db
+        return db
+      },
+      (error) => {
+        opening = undefined // the next call tries again (the disk may come back)
+        return fail('opening the database', error)
+      },
+    )
     return opening
   }
   const read = async (what: string, sql: string, params: unknown[]) => {
@@ -121,25 +130,20 @@ export const sqliteStore = (options: SqliteStoreOptions): Datastore => {
     },
     async batch(ops: WriteOp[]): Promise<BatchResult> {
       if (ops.length === 0) return { ok: true, versions: [] }
-      const db = await driver()
-      const keys = keysOf(ops)
-      let result: BatchResult | undefined
+      const db = !closed && opened ? opened : await driver()
       try {
-        await db.readModifyWrite(ns, keys, (rows) => {
-          const plan = planBatch(ops, versionsOf(keys, rows, Date.now()))
-          result = plan.result
-          return plan.writes
-        })
+        return await db.batch(ns, ops)
       } catch (error) {
-        fail(`batch of ${ops.length} ops on ${JSON.stringify(keys[0])}${keys.length > 1 ? ` and ${keys.length - 1} more keys` : ''}`, error)
+        const keys = new Set(ops.map((op) => op.key)).size
+        return fail(`batch of ${ops.length} ops on ${JSON.stringify(ops[0]?.key)}${keys > 1 ? ` and ${keys - 1} more keys` : ''}`, error)
       }
-      return result as BatchResult
     },
     async close() {
       if (closed) return
       closed = true
       const pending = opening
       opening = undefined
+      opened = undefined
       if (pending) await (await pending.catch(() => undefined))?.close()
     },
   }
