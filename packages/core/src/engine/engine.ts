@@ -6,7 +6,7 @@ import { type Duration, toMs } from '../duration.js'
 import { CapabilityError, EngineStateError, InvalidArgumentError, RunNotFoundError, WorkflowNotFoundError } from '../errors.js'
 import { HOOK_NAMES, Hooks } from '../hooks/registry.js'
 import type { HookRegistry } from '../hooks/types.js'
-import { assertId } from '../ids.js'
+import { assertId, timeOrderedUuid } from '../ids.js'
 import { consoleLogger, type Logger } from '../logger.js'
 import type { Plugin } from '../plugin.js'
 import { type RedactRule, redactor } from '../redact.js'
@@ -267,7 +267,7 @@ export class Engine {
         `Workflow "${wf?.id}" is not registered with this engine (pass it in createEngine({ workflows }))`,
         String(wf?.id),
       )
-    const runId = options.id === undefined ? `${wf.id}:${randomUUID()}` : assertId(options.id, 'run id')
+    const runId = options.id === undefined ? `${wf.id}:${timeOrderedUuid(this.clock.now())}` : assertId(options.id, 'run id')
     const parsed = await parseWith(wf.inputSchema, input, `input of workflow "${wf.id}"`)
     await this.createRun(this.workflows.get(wf.id)?.get(wf.version) ?? registered, parsed, runId)
     return this.handle(runId, wf.id)

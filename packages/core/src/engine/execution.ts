@@ -332,14 +332,12 @@ export class Execution {
     const status = recordPatch.status ?? 'running'
     let changed = status !== this.record.status
     for (const _ in recordPatch) changed = true
-    this.record = {
-      ...this.record,
-      ...recordPatch,
-      status,
-      steps: this.record.steps + (terminalEntry ? 1 : 0),
-      currentStep: entry.id,
-      updatedAt: now,
-    }
+    // Changed in place: a batch encodes the record as it is flushed, so no batch already flushed sees this.
+    const record = changed ? Object.assign(this.record, recordPatch) : this.record
+    record.status = status
+    record.steps += terminalEntry ? 1 : 0
+    record.currentStep = entry.id
+    record.updatedAt = now
     this.journal.set(full.id, full)
     // The journal entry goes last: for stores without atomic batches it is the commit marker.
     const set: WriteOp = { op: 'set', key, value: encoded }

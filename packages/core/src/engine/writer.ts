@@ -65,26 +65,27 @@ export class RunWriter {
     const p = this.pending
     if (p === undefined) return this.last
     this.pending = undefined
-    // The record is taken now: later changes belong to later batches.
-    const record = p.recordChanged ? this.currentRecord() : undefined
+    // The record is encoded now: later changes belong to later batches.
+    let record: string | undefined
+    try {
+      record = p.recordChanged ? this.store.encode(compact(this.currentRecord()), `run "${this.runId}"`) : undefined
+    } catch (error) {
+      this.onFail(error)
+      return p.done
+    }
     const send = () => this.send(p, record)
     this.chain = this.chain.then(send, send)
     this.last = p.done
     return p.done
   }
 
-  private async send(p: Pending, record: RunRecord | undefined): Promise<void> {
+  private async send(p: Pending, record: string | undefined): Promise<void> {
     if (this.isClosed()) return
     const runKey = keys.run(this.runId)
-    let ops: WriteOp[]
-    try {
-      ops = record
-        ? [...p.ops, { op: 'set', key: runKey, value: this.store.encode(compact(record), `run "${this.runId}"`), ifVersion: this.version }]
-        : [{ op: 'check', key: runKey, ifVersion: this.version }, ...p.ops]
-    } catch (error) {
-      this.onFail(error)
-      return
-    }
+    const ops: WriteOp[] =
+      record === undefined
+        ? [{ op: 'check', key: runKey, ifVersion: this.version }, ...p.ops]
+        : [...p.ops, { op: 'set', key: runKey, value: record, ifVersion: this.version }]
     let res: Awaited<ReturnType<EngineStore['batch']>>
     try {
       res = await this.store.batch(ops)
