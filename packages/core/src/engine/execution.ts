@@ -2,6 +2,7 @@ import type { WriteOp } from '../datastore/types.js'
 import { CancelledError, DoSdkError, errorClassOf, NonDeterminismError, SizeLimitError, toError } from '../errors.js'
 import type { Hooks } from '../hooks/registry.js'
 import type { Logger } from '../logger.js'
+import { jsonSerializer } from '../serializer.js'
 import { parseWith } from '../validation.js'
 import type { Workflow } from '../workflow.js'
 import type { Clock } from './clock.js'
@@ -243,10 +244,15 @@ export class Execution {
   /**
    * Before running a step that is not in the journal: let the replay of journaled steps settle,
    * then refuse if journaled steps remain that the code never reached (renamed, reordered, removed).
+   * Returns nothing when there is nothing to wait for (the usual case: no extra turn).
    */
-  async ensureFresh(stepId: string): Promise<void> {
-    if (this.closed) await never()
-    if (this.unconsumed.size === 0) return
+  ensureFresh(stepId: string): Promise<void> | undefined {
+    if (this.closed) return never()
+    if (this.unconsumed.size === 0) return undefined
+    return this.settleReplay(stepId)
+  }
+
+  private async settleReplay(stepId: string): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve))
     if (this.closed) await never()
     if (this.unconsumed.size === 0) return
@@ -298,11 +304,6 @@ export class Execution {
     else void this.writer.flush()
   }
 
-  /** Resolves once every commit queued so far is durable: the work of a step with effects waits for it. */
-  durable(): Promise<void> {
-    return this.writer.flush()
-  }
-
   /** Size-checks an encoded value. */
   checkSize(encoded: string, limit: number, what: string) {
     // A UTF-16 code unit is at most 3 bytes of UTF-8: short values need no count.
@@ -322,11 +323,13 @@ export class Execution {
     recordPatch: Partial<RunRecord> = {},
     extra: WriteOp[] = [],
     send = true,
+    /** `entry.value` as the serializer encoded it already (the step's result, see `settle`). */
+    encodedValue?: string,
   ): Promise<void> {
     if (this.closed || this.ending) return never()
     const now = this.now
     const full: JournalEntry = { ...entry, seq: this.nextSeq, gen: this.record.generation, at: now }
-    const encoded = this.deps.store.encode(compact(full), `step "${entry.id}"`)
+    const encoded = this.encodeEntry(full, encodedValue)
     const key = keys.journal(this.runId, this.record.nonce, this.nextSeq++)
     const terminalEntry = full.status === 'done' || full.status === 'failed'
     const status = recordPatch.status ?? 'running'
@@ -347,6 +350,15 @@ export class Execution {
     return done
   }
 
+  /** Encodes a journal entry; with the default serializer, an already encoded value is spliced in, not encoded again. */
+  private encodeEntry(full: JournalEntry, encodedValue: string | undefined): string {
+    const { store } = this.deps
+    if (encodedValue === undefined || store.serializer !== jsonSerializer) return store.encode(compact(full), `step "${full.id}"`)
+    const { value: _value, ...rest } = full
+    const head = store.encode(compact(rest), `step "${full.id}"`)
+    return `${head.slice(0, -1)},"value":${encodedValue}}`
+  }
+
   /** Queues a change of the run record (with `ops`) and sends it at once; resolves once durable. */
   private writeRecord(ops: WriteOp[], record: RunRecord): Promise<void> {
     this.record = record
@@ -361,10 +373,18 @@ export class Execution {
    * engine took the run meanwhile, the renewal is refused and this execution ends, so a step another
    * process already committed is never started again.
    */
-  async ensureLease(): Promise<void> {
-    if (this.now < (this.record.leaseUntil ?? 0) - this.deps.leaseMs / 4) return
-    await this.renewLease()
-    if (this.closed) await never()
+  ensureLease(): Promise<void> | undefined {
+    if (this.now < (this.record.leaseUntil ?? 0) - this.deps.leaseMs / 4) return undefined
+    return this.renewLease().then(() => (this.closed ? never() : undefined))
+  }
+
+  /**
+   * What a step with effects waits for before its work: every earlier commit of the run durable,
+   * and the lease (see {@link ensureLease}). Nothing to wait for (the usual case) returns nothing.
+   */
+  beforeWork(): Promise<void> | undefined {
+    if (!this.writer.settled) return this.writer.flush().then(() => this.ensureLease())
+    return this.ensureLease()
   }
 
   /** Extends the lease and moves the run's due entry to the new expiry. */

@@ -35,11 +35,14 @@ const replayed = (exec: Execution, stepId: string, kind: StepKind, value: unknow
   }
 }
 
-/** Encodes, size-checks and decodes a step result, so the first run sees exactly what a replay will. */
-const settle = (exec: Execution, stepId: string, value: unknown): unknown => {
+/**
+ * Encodes, size-checks and decodes a step result, so the first run sees exactly what a replay will.
+ * The encoding goes into the journal entry as it is (see `Execution.commit`).
+ */
+const settle = (exec: Execution, stepId: string, value: unknown): { value: unknown; encoded: string } => {
   const encoded = exec.deps.store.encode(exec.deps.store.scrub(value), `result of step "${stepId}"`)
   exec.checkSize(encoded, exec.deps.limits.stepBytes, `the result of step "${stepId}"`)
-  return exec.deps.store.serializer.decode(encoded)
+  return { value: exec.deps.store.serializer.decode(encoded), encoded }
 }
 
 type Outcome = { value: unknown } | { error: Error } | { block: number } | { delay: number } | { never: true }
@@ -66,11 +69,11 @@ const oneAttempt = async (exec: Execution, plan: AttemptPlan, attempt: number): 
       ? await compose(chain, { runId: exec.runId, workflowId: exec.workflow.id, stepId, kind, attempt, input: plan.input }, run)
       : await run()
     if (exec.closed) return { never: true }
-    const value = settle(exec, stepId, raw)
+    const { value, encoded } = settle(exec, stepId, raw)
     beforeCommit?.({ runId: exec.runId, stepId, kind })
     // The workflow goes on at once; the entry is sent with whatever comes next (the next step waits
     // for it to be durable before its own work; a completion or suspension carries it in its batch).
-    const durable = exec.commit({ id: stepId, kind, status: 'done', value, attempt, ms: exec.now - started }, {}, [], false)
+    const durable = exec.commit({ id: stepId, kind, status: 'done', value, attempt, ms: exec.now - started }, {}, [], false, encoded)
     if (hooks.has('step:complete')) {
       const event = { ...stepEvent(exec, stepId, kind, false, attempt), output: value, durationMs: exec.now - started }
       void durable.then(() => hooks.emit('step:complete', event))
@@ -111,12 +114,15 @@ const runAttempts = async (exec: Execution, plan: AttemptPlan, firstAttempt: num
     let outcome: Outcome
     exec.enter()
     try {
-      if (fresh) await exec.ensureFresh(plan.stepId)
+      if (fresh) {
+        const wait = exec.ensureFresh(plan.stepId)
+        if (wait) await wait
+      }
       fresh = false
       if (!exec.stopping && !exec.closedForSteps) {
         // A step with effects starts only once every earlier commit of the run is durable.
-        await exec.durable()
-        await exec.ensureLease()
+        const wait = exec.beforeWork()
+        if (wait) await wait
       }
       outcome = exec.stopping || exec.closedForSteps ? { block: exec.now } : await oneAttempt(exec, plan, attempt)
       if ('delay' in outcome) {
@@ -176,16 +182,18 @@ const once = async <T>(
     await exec.ensureFresh(stepId)
     if (exec.stopping || exec.closedForSteps) value = PARK as never
     else {
-      await exec.durable()
-      await exec.ensureLease()
+      await exec.beforeWork()
       const started = exec.now
       const out = await compute()
-      value = settle(exec, stepId, out.value) as T
+      const settled = settle(exec, stepId, out.value)
+      value = settled.value as T
       exec.deps.beforeCommit?.({ runId: exec.runId, stepId, kind })
       await exec.commit(
         { id: stepId, kind, status: 'done', value, ms: exec.now - started },
         kind === 'state' ? { state: value } : {},
         out.extra,
+        true,
+        settled.encoded,
       )
       onValue?.(value, false, stepId)
       const { hooks } = exec.deps
@@ -342,7 +350,7 @@ export const buildStep = (exec: Execution): Step<any> => {
         ])
         throw fromStoredError(stored)
       }
-      const value = settle(exec, stepId, payload)
+      const { value } = settle(exec, stepId, payload)
       await commitOrPark(exec, { id: stepId, kind: 'wait', status: 'done', value, signalKey: got.key, until: got.deadline }, [
         { op: 'delete', key: got.key },
       ])
@@ -378,8 +386,7 @@ export const buildStep = (exec: Execution): Step<any> => {
         exec.enter()
         try {
           await exec.ensureFresh(stepId)
-          await exec.durable()
-          await exec.ensureLease()
+          await exec.beforeWork()
           const parsed = await parseWith(child.inputSchema, input, `input of workflow "${child.id}"`)
           await exec.deps.startChild(child, parsed, childId, { runId: exec.runId, stepId })
         } finally {

@@ -25,9 +25,9 @@ export class EngineStore {
     readonly scrub: <T>(value: T) => T = (v) => v,
   ) {}
 
-  private guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    if (this.dead) return Promise.reject(new SimulatedCrash())
-    return fn().then(
+  /** Callers check `dead` before calling the adapter. */
+  private guard<T>(what: string, p: Promise<T>): Promise<T> {
+    return p.then(
       (v) => {
         if (this.dead) throw new SimulatedCrash()
         return v
@@ -40,19 +40,44 @@ export class EngineStore {
   }
 
   get(key: string): Promise<StoredEntry | undefined> {
-    return this.guard(`get "${key}"`, () => this.ds.get(key))
+    if (this.dead) return Promise.reject(new SimulatedCrash())
+    return this.guard(
+      `get "${key}"`,
+      this.call(() => this.ds.get(key)),
+    )
   }
 
   getMany(keys: string[]): Promise<(StoredEntry | undefined)[]> {
-    return this.guard('getMany', () => (this.ds.getMany ? this.ds.getMany(keys) : Promise.all(keys.map((k) => this.ds.get(k)))))
+    if (this.dead) return Promise.reject(new SimulatedCrash())
+    return this.guard(
+      'getMany',
+      this.call(() => (this.ds.getMany ? this.ds.getMany(keys) : Promise.all(keys.map((k) => this.ds.get(k))))),
+    )
   }
 
   list(prefix: string, options?: ListOptions): Promise<ListedEntry[]> {
-    return this.guard(`list "${prefix}"`, () => this.ds.list(prefix, options))
+    if (this.dead) return Promise.reject(new SimulatedCrash())
+    return this.guard(
+      `list "${prefix}"`,
+      this.call(() => this.ds.list(prefix, options)),
+    )
   }
 
   batch(ops: WriteOp[]): Promise<BatchResult> {
-    return this.guard('batch', () => this.ds.batch(ops))
+    if (this.dead) return Promise.reject(new SimulatedCrash())
+    return this.guard(
+      'batch',
+      this.call(() => this.ds.batch(ops)),
+    )
+  }
+
+  /** Runs an adapter call; one that throws instead of rejecting is turned into a rejection. */
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return fn()
+    } catch (e) {
+      return Promise.reject(e)
+    }
   }
 
   encode(value: unknown, what: string): string {

@@ -27,6 +27,8 @@ export class RunWriter {
   private pending: Pending | undefined
   private chain: Promise<void> = Promise.resolve()
   private last: Promise<void> = Promise.resolve()
+  /** Batches sent and not yet acknowledged. */
+  private inFlight = 0
 
   constructor(
     private readonly store: EngineStore,
@@ -55,9 +57,9 @@ export class RunWriter {
     return p.done
   }
 
-  /** True when ops are queued and not yet sent. */
-  get hasPending(): boolean {
-    return this.pending !== undefined
+  /** True when everything queued is durable (nothing queued, nothing in flight). */
+  get settled(): boolean {
+    return this.pending === undefined && this.inFlight === 0
   }
 
   /** Sends what is queued; resolves once everything queued so far is durable. */
@@ -74,6 +76,7 @@ export class RunWriter {
       return p.done
     }
     const send = () => this.send(p, record)
+    this.inFlight++
     this.chain = this.chain.then(send, send)
     this.last = p.done
     return p.done
@@ -97,7 +100,8 @@ export class RunWriter {
       this.onFail(new LeaseLostError(`Run "${this.runId}": commit refused, another engine owns the run now (lease lost)`, this.runId))
       return
     }
-    if (record) this.version = res.versions[res.versions.length - 1] as number
+    if (record !== undefined) this.version = res.versions[res.versions.length - 1] as number
+    this.inFlight--
     p.resolve()
   }
 }
