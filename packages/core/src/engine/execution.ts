@@ -297,6 +297,27 @@ export class Execution {
     setImmediate(this.tick)
   }
 
+  private flushQueued = false
+
+  /**
+   * Sends the queued commits once the workflow code running now has gone as far as it can without
+   * waiting (after the current microtasks): a next step sends them itself, a suspension or the
+   * run's end carries them; this is for everything else (the workflow awaits something else).
+   */
+  private queueFlush() {
+    if (this.flushQueued) return
+    this.flushQueued = true
+    process.nextTick(this.flushTick)
+  }
+
+  private readonly flushTick = () => {
+    this.flushQueued = false
+    if (this.closed || this.ending) return
+    // Every step parked: the suspension (queued for the end of this turn) takes the commits along.
+    if (this.active === 0 && this.blocked.length) return
+    void this.writer.flush()
+  }
+
   private readonly tick = () => {
     this.tickQueued = false
     if (this.closed || this.ending) return
@@ -346,7 +367,7 @@ export class Execution {
     const set: WriteOp = { op: 'set', key, value: encoded }
     const done = this.writer.queue(extra.length ? [...extra, set] : [set], changed)
     if (send) void this.writer.flush()
-    else this.queueTick()
+    else this.queueFlush()
     return done
   }
 

@@ -141,7 +141,8 @@ const runAttempts = async (exec: Execution, plan: AttemptPlan, firstAttempt: num
 }
 
 /** Replays or runs an action / fn step. */
-const runStep = (exec: Execution, kind: 'action' | 'fn', stepId: string, plan: Omit<AttemptPlan, 'stepId' | 'kind'>): Promise<unknown> => {
+const runStep = (exec: Execution, plan: AttemptPlan): Promise<unknown> => {
+  const { stepId, kind } = plan
   const entry = exec.replay(stepId, kind)
   let attempt = 1
   if (entry) {
@@ -158,7 +159,7 @@ const runStep = (exec: Execution, kind: 'action' | 'fn', stepId: string, plan: O
       if ((entry.nextAttemptAt ?? 0) > exec.now) return exec.block({ until: entry.nextAttemptAt })
     }
   }
-  return runAttempts(exec, { ...plan, stepId, kind }, attempt, entry === undefined)
+  return runAttempts(exec, plan, attempt, entry === undefined)
 }
 
 /** A step that computes one value once (now, uuid, store reads/writes, setState). */
@@ -284,7 +285,9 @@ export const buildStep = (exec: Execution): Step<any> => {
         const act = target
         const stepId = exec.nextStepId(options.id === undefined ? act.id : assertId(options.id, 'step id'))
         const timeoutMs = options.timeout === undefined ? act.timeoutMs : toMs(options.timeout, `timeout of step "${stepId}"`)
-        return runStep(exec, 'action', stepId, {
+        return runStep(exec, {
+          stepId,
+          kind: 'action',
           policy: options.retry === undefined ? act.retry : resolveRetry(options.retry, act.retry),
           input: arg,
           execute: (attempt, idempotencyKey) => {
@@ -300,7 +303,9 @@ export const buildStep = (exec: Execution): Step<any> => {
       const fn = arg as (ctx: StepFnContext) => unknown
       const stepId = exec.nextStepId(assertId(options.id ?? target, 'step name'))
       const timeoutMs = options.timeout === undefined ? undefined : toMs(options.timeout, `timeout of step "${stepId}"`)
-      return runStep(exec, 'fn', stepId, {
+      return runStep(exec, {
+        stepId,
+        kind: 'fn',
         policy: resolveRetry(options.retry, DEFAULT_RETRY),
         execute: async (attempt, idempotencyKey) => {
           // No timeout and nothing aborted: no signal of its own, the execution's one made only if read.
