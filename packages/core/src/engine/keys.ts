@@ -17,6 +17,7 @@ export const keys = {
   journal: (runId: string, nonce: string, seq: number) => `jrn/${runId}!${nonce}/${pad(seq, 8)}`,
   journalAllPrefix: (runId: string) => `jrn/${runId}!`,
   signalPrefix: (runId: string) => `sig/${runId}!`,
+  signalsPrefix: 'sig/',
   signal: (runId: string, sentAt: number, seq: number, origin: string) => `sig/${runId}!${timeKey(sentAt)}-${pad(seq, 9)}-${origin}`,
   duePrefix: 'due/',
   due: (at: number, runId: string) => `due/${timeKey(at)}/${runId}`,

@@ -6,6 +6,8 @@ import type { EngineStore } from './store.js'
 
 interface Pending {
   ops: WriteOp[]
+  /** Deletions of consumed signals: applied after the entries that record their consumption. */
+  late: WriteOp[]
   /** The run record changed: write it with the ops (otherwise its version is only checked). */
   recordChanged: boolean
   done: Promise<void>
@@ -17,6 +19,12 @@ interface Pending {
  * the run record's version (the lease's fencing token): a batch that changes the record writes
  * it with `ifVersion`, last (the commit marker for stores without atomic batches); a batch that
  * only adds journal entries asserts the version with a `check` op and leaves the record alone.
+ *
+ * Order inside a batch, for stores that apply ops one by one (no atomic batch) and may stop midway:
+ * new data first (user values, child results, due entries), then the journal entries, then the run
+ * record, then the deletions of the signals those entries consumed. Stopped anywhere, the journal
+ * never says a step is done whose writes are missing, and no signal is gone unless an entry holds it
+ * (an execution deletes consumed signals it finds left over).
  *
  * Batches go out one after the other. Whatever is queued when a batch is sent goes into it, so a
  * step's journal entry and the run's completion or suspension travel together when they are
@@ -49,10 +57,10 @@ export class RunWriter {
       const done = new Promise<void>((r) => {
         resolve = r
       })
-      p = { ops: [], recordChanged: false, done, resolve }
+      p = { ops: [], late: [], recordChanged: false, done, resolve }
       this.pending = p
     }
-    for (const op of ops) p.ops.push(op)
+    for (const op of ops) (op.op === 'delete' && op.key.startsWith(keys.signalsPrefix) ? p.late : p.ops).push(op)
     if (recordChanged) p.recordChanged = true
     return p.done
   }
@@ -87,8 +95,8 @@ export class RunWriter {
     const runKey = keys.run(this.runId)
     const ops: WriteOp[] =
       record === undefined
-        ? [{ op: 'check', key: runKey, ifVersion: this.version }, ...p.ops]
-        : [...p.ops, { op: 'set', key: runKey, value: record, ifVersion: this.version }]
+        ? [{ op: 'check', key: runKey, ifVersion: this.version }, ...p.ops, ...p.late]
+        : [...p.ops, { op: 'set', key: runKey, value: record, ifVersion: this.version }, ...p.late]
     let res: Awaited<ReturnType<EngineStore['batch']>>
     try {
       res = await this.store.batch(ops)
@@ -100,7 +108,7 @@ export class RunWriter {
       this.onFail(new LeaseLostError(`Run "${this.runId}": commit refused, another engine owns the run now (lease lost)`, this.runId))
       return
     }
-    if (record !== undefined) this.version = res.versions[res.versions.length - 1] as number
+    if (record !== undefined) this.version = res.versions[p.ops.length] as number
     this.inFlight--
     p.resolve()
   }
