@@ -2,7 +2,7 @@ import type { BatchResult, Datastore, ListedEntry, ListOptions, StoredEntry, Wri
 import { DoSdkError, InvalidArgumentError, StoreError } from '@do-sdk/core'
 import type { RedisConnectionClientType } from '@keyv/redis'
 import KeyvRedis from '@keyv/redis'
-import { evalScript, SCRIPTS } from './scripts.js'
+import { evalScript, SCRIPTS, type Script } from './scripts.js'
 
 /** How to reach Redis: a URL (the store opens and closes its client) or a client you own. */
 export type RedisConnection = { url: string } | { client: RedisConnectionClientType }
@@ -98,6 +98,7 @@ export const redisStore = (connection: RedisConnection, options: RedisStoreOptio
   }
   const base = `do:{${namespace}}:`
   const entryPrefix = `${base}e:`
+  const prefixLength = String(entryPrefix.length) // ASCII: bytes = UTF-16 units
   const indexKey = `${base}i`
   const channelKey = (channel: string) => `${base}c:${channel}`
   // Ours to open and close with { url }; the caller's with { client }.
@@ -130,32 +131,37 @@ export const redisStore = (connection: RedisConnection, options: RedisStoreOptio
       })
     await connecting
   }
-  const send = async (what: string, args: string[]) => {
+  const sendCommand = (args: string[]) => client.sendCommand(args)
+  /**
+   * Sends `args` (a whole `EVALSHA` command when `script` is given) and wraps a failure in a
+   * StoreError. `what` names the call in that error; it is a function so the hot path never builds it.
+   */
+  const exec = async (what: () => string, args: string[], script?: Script): Promise<unknown> => {
     try {
-      await ready()
-      return await client.sendCommand(args)
+      if (closed || !client.isOpen) await ready()
+      else opened = true
+      return await (script === undefined ? client.sendCommand(args) : evalScript(sendCommand, script, args))
     } catch (error) {
-      return fail(what, error)
+      return fail(what(), error)
     }
   }
-  const run = async (what: string, script: keyof typeof SCRIPTS, keys: string[], args: string[]) => {
-    try {
-      await ready()
-      return await evalScript((a) => client.sendCommand(a), SCRIPTS[script], keys, args)
-    } catch (error) {
-      return fail(what, error)
-    }
+  const send = (what: string, args: string[]) => exec(() => what, args)
+
+  /**
+   * One entry: a plain HMGET, no script. Redis drops a hash once its TTL (`PEXPIREAT ceil(x) - 1`)
+   * has passed, that is exactly when `x <= now` on the Redis clock, so a hash it returns is live.
+   */
+  const get = async (key: string): Promise<StoredEntry | undefined> => {
+    const r = (await exec(() => `get of ${JSON.stringify(key)}`, ['HMGET', entryPrefix + key, 'v', 'n', 'x'])) as unknown[]
+    return r[1] === null || r[1] === undefined ? undefined : toEntry(r[0], r[1], r[2])
   }
 
   const getMany = async (keys: string[]): Promise<(StoredEntry | undefined)[]> => {
     if (keys.length === 0) return []
-    const what = keys.length === 1 ? `get of ${JSON.stringify(keys[0])}` : `getMany of ${keys.length} keys`
-    const reply = (await run(
-      what,
-      'getMany',
-      keys.map((k) => entryPrefix + k),
-      [],
-    )) as unknown[][]
+    if (keys.length === 1) return [await get(keys[0] as string)]
+    const command = ['EVALSHA', SCRIPTS.getMany.sha, String(keys.length)]
+    for (const key of keys) command.push(entryPrefix + key)
+    const reply = (await exec(() => `getMany of ${keys.length} keys`, command, SCRIPTS.getMany)) as unknown[][]
     return reply.map((r) => (r.length === 0 ? undefined : toEntry(r[0], r[1], r[2])))
   }
 
@@ -177,38 +183,38 @@ export const redisStore = (connection: RedisConnection, options: RedisStoreOptio
   return {
     name: NAME,
     capabilities: { multiProcess: true, atomicBatch: true, nativeTtl: true, pubsub: true },
-    async get(key) {
-      return (await getMany([key]))[0]
-    },
+    get,
     getMany,
     async list(prefix: string, opts: ListOptions = {}) {
       const limit = opts.limit === undefined ? -1 : Math.max(0, Math.floor(opts.limit))
       if (limit === 0) return []
       const [min, max] = lexRange(prefix, opts)
-      const flat = (await run(
-        `list of ${JSON.stringify(prefix)}`,
-        'list',
-        [indexKey],
-        [entryPrefix, min, max, String(limit), opts.reverse ? '1' : '0'],
-      )) as unknown[]
+      const command = ['EVALSHA', SCRIPTS.list.sha, '1', indexKey, entryPrefix, min, max, String(limit), opts.reverse ? '1' : '0']
+      const flat = (await exec(() => `list of ${JSON.stringify(prefix)}`, command, SCRIPTS.list)) as unknown[]
       const out: ListedEntry[] = []
       for (let i = 0; i < flat.length; i += 4) out.push({ key: String(flat[i]), ...toEntry(flat[i + 1], flat[i + 2], flat[i + 3]) })
       return out
     },
     async batch(ops: WriteOp[]): Promise<BatchResult> {
-      if (ops.length === 0) return { ok: true, versions: [] }
-      const keys = [indexKey, ...ops.map((op) => entryPrefix + op.key)]
-      const args = ops.flatMap((op) => [
-        op.op === 'set' ? 's' : op.op === 'delete' ? 'd' : 'c',
-        op.ifVersion === undefined ? '' : String(op.ifVersion),
-        op.op === 'set' ? op.value : '',
-        op.op === 'set' && op.expiresAt !== undefined ? String(op.expiresAt) : '',
-        op.key,
-      ])
-      const what = `batch of ${ops.length} ops on ${JSON.stringify(ops[0]?.key)}${ops.length > 1 ? ' and more' : ''}`
-      const reply = (await run(what, 'batch', keys, args)) as unknown[]
-      if (Number(reply[0]) === 1) return { ok: true, versions: reply.slice(1).map(Number) }
-      return { ok: false, conflictKey: String(reply[1]), actualVersion: Number(reply[2]) }
+      const n = ops.length
+      if (n === 0) return { ok: true, versions: [] }
+      // The whole EVALSHA in one array: KEYS are the index then each op's entry key; ARGV is the
+      // entry prefix length then 4 strings per op (see BATCH in scripts.ts).
+      const command = ['EVALSHA', SCRIPTS.batch.sha, String(n + 1), indexKey]
+      for (const op of ops) command.push(entryPrefix + op.key)
+      command.push(prefixLength)
+      for (const op of ops) {
+        const ifVersion = op.ifVersion === undefined ? '' : String(op.ifVersion)
+        if (op.op === 'set') command.push('s', ifVersion, op.value, op.expiresAt === undefined ? '' : String(op.expiresAt))
+        else command.push(op.op === 'delete' ? 'd' : 'c', ifVersion, '', '')
+      }
+      const what = () => `batch of ${n} ops on ${JSON.stringify(ops[0]?.key)}${n > 1 ? ' and more' : ''}`
+      const reply = (await exec(what, command, SCRIPTS.batch)) as unknown[]
+      if (Number(reply[0]) !== 1)
+        return { ok: false, conflictKey: (ops[Number(reply[1]) - 1] as WriteOp).key, actualVersion: Number(reply[2]) }
+      const versions = new Array<number>(n)
+      for (let i = 0; i < n; i++) versions[i] = Number(reply[i + 1])
+      return { ok: true, versions }
     },
     async publish(channel, message) {
       await send(`publish on ${JSON.stringify(channel)}`, ['PUBLISH', channelKey(channel), message])

@@ -155,6 +155,67 @@ describe.skipIf(!redis)('redisStore on a real server', () => {
     await Promise.all([store.close?.(), client.close()])
   })
 
+  it('batch writes each hash with the fewest commands and keeps the TTL, the expiry field and the index exact', async () => {
+    const name = ns('lean')
+    const store = redisStore({ url }, { namespace: name })
+    const client = await raw()
+    const key = (k: string) => `do:{${name}}:e:${k}`
+    const index = async () => client.sendCommand(['ZRANGE', `do:{${name}}:i`, '0', '-1'])
+    const stats = async () => {
+      const info = (await client.sendCommand(['INFO', 'commandstats'])) as string
+      const calls: Record<string, number> = {}
+      for (const m of info.matchAll(/cmdstat_(\w+):calls=(\d+)/g)) calls[m[1] as string] = Number(m[2])
+      return calls
+    }
+    const now = (await store.now?.()) as number
+    expect(await store.batch([set('k', 'a')])).toEqual({ ok: true, versions: [1] })
+    // Rewriting a key that has no expiry: one HMGET and one HSET, nothing else.
+    const before = await stats()
+    expect(await store.batch([set('k', 'b', { ifVersion: 1 })])).toEqual({ ok: true, versions: [2] })
+    const after = await stats()
+    const delta = (c: string) => (after[c] ?? 0) - (before[c] ?? 0)
+    expect([delta('hmget'), delta('hset'), delta('del'), delta('zadd'), delta('time')]).toEqual([1, 1, 0, 0, 0])
+    // An expiry set, then dropped by a set without one: field and TTL go.
+    await store.batch([set('k', 'c', { expiresAt: now + 60_000 })])
+    expect(await client.sendCommand(['PEXPIRETIME', key('k')])).toBe(now + 60_000 - 1)
+    expect(await store.batch([set('k', 'd')])).toEqual({ ok: true, versions: [4] })
+    expect(await client.sendCommand(['PEXPIRETIME', key('k')])).toBe(-1)
+    expect(await client.sendCommand(['HKEYS', key('k')])).toEqual(['v', 'n'])
+    // Delete then set in one batch, a new key set then deleted, a delete of an absent key.
+    expect(await store.batch([{ op: 'delete', key: 'k' }, set('k', 'e'), set('gone', 'g'), { op: 'delete', key: 'gone' }])).toEqual({
+      ok: true,
+      versions: [0, 1, 1, 0],
+    })
+    expect(await store.batch([{ op: 'delete', key: 'never' }])).toEqual({ ok: true, versions: [0] })
+    expect(await index()).toEqual(['k'])
+    expect(await client.sendCommand(['EXISTS', key('gone'), key('never')])).toBe(0)
+    expect(await store.get('k')).toEqual({ value: 'e', version: 1 })
+    // A conflict names the op's key exactly as given.
+    const odd = 'é\u{1F600}:*'
+    await store.batch([set(odd, 'x')])
+    expect(await store.batch([set('k', 'f', { ifVersion: 1 }), set(odd, 'y', { ifVersion: 0 })])).toEqual({
+      ok: false,
+      conflictKey: odd,
+      actualVersion: 1,
+    })
+    await Promise.all([store.close?.(), client.close()])
+  })
+
+  it('an entry whose hash Redis expired is new again: version 1, back in the index', async () => {
+    const name = ns('reborn')
+    const store = redisStore({ url }, { namespace: name })
+    const client = await raw()
+    const now = (await store.now?.()) as number
+    await store.batch([set('k', 'a', { expiresAt: now + 50 }), set('k', 'b', { expiresAt: now + 50 })])
+    await new Promise((r) => setTimeout(r, 120))
+    expect(await store.get('k')).toBeUndefined()
+    expect(await store.list('')).toEqual([])
+    expect(await client.sendCommand(['ZRANGE', `do:{${name}}:i`, '0', '-1'])).toEqual([])
+    expect(await store.batch([set('k', 'c', { ifVersion: 0 })])).toEqual({ ok: true, versions: [1] })
+    expect(await store.list('')).toEqual([{ key: 'k', value: 'c', version: 1 }])
+    await Promise.all([store.close?.(), client.close()])
+  })
+
   it('now() is the Redis clock', async () => {
     const store = redisStore({ url }, { namespace: ns('clock') })
     const client = await raw()
