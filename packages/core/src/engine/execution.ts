@@ -6,6 +6,7 @@ import { jsonSerializer } from '../serializer.js'
 import { parseWith } from '../validation.js'
 import type { Workflow } from '../workflow.js'
 import type { Clock } from './clock.js'
+import { RunContext } from './contexts.js'
 import { keys } from './keys.js'
 import { compact, type JournalEntry, type RunRecord, type SignalRecord, type StepKind, type StoredError, toStoredError } from './records.js'
 import { buildStep } from './steps.js'
@@ -50,6 +51,22 @@ type Block = { until?: number; event?: string }
  * reachable (each `await` adds a reaction to it) for the life of the process.
  */
 export const never = (): Promise<never> => new Promise<never>(() => {})
+
+/**
+ * Executions with commits waiting for the deferred send. One `process.nextTick` serves them all,
+ * and an execution leaves the set as soon as it sends by other means: code that never lets the
+ * microtask queue drain (a loop over an in-memory store) cannot pile up callbacks holding
+ * executions that have long ended.
+ */
+const deferred = new Set<Execution>()
+let deferredScheduled = false
+const flushDeferred = () => {
+  deferredScheduled = false
+  for (const exec of deferred) {
+    deferred.delete(exec)
+    exec.deferredFlush()
+  }
+}
 
 /** Rebuilds an error as it is seen by workflow code, the same on the first run and on replay. */
 export const fromStoredError = (e: StoredError): Error => {
@@ -188,21 +205,11 @@ export class Execution {
     }
     const log = this.deps.log
     let result: Promise<unknown>
-    const exec = this
     try {
       result = Promise.resolve(
-        this.workflow.run({
-          input: this.record.input,
-          state: this.state,
-          step: buildStep(this),
-          runId: this.runId,
-          workflowId: this.workflow.id,
-          version: this.workflow.version,
-          get signal() {
-            return exec.controller.signal
-          },
-          log,
-        }),
+        this.workflow.run(
+          new RunContext(this, this.record.input, this.state, buildStep(this), this.runId, this.workflow.id, this.workflow.version, log),
+        ),
       )
     } catch (e) {
       result = Promise.reject(e)
@@ -297,32 +304,37 @@ export class Execution {
     setImmediate(this.tick)
   }
 
-  private flushQueued = false
-
   /**
    * Sends the queued commits once the workflow code running now has gone as far as it can without
    * waiting (after the current microtasks): a next step sends them itself, a suspension or the
    * run's end carries them; this is for everything else (the workflow awaits something else).
    */
   private queueFlush() {
-    if (this.flushQueued) return
-    this.flushQueued = true
-    process.nextTick(this.flushTick)
+    deferred.add(this)
+    if (deferredScheduled) return
+    deferredScheduled = true
+    process.nextTick(flushDeferred)
   }
 
-  private readonly flushTick = () => {
-    this.flushQueued = false
+  /** The deferred send (see {@link queueFlush}). */
+  deferredFlush() {
     if (this.closed || this.ending) return
     // Every step parked: the suspension (queued for the end of this turn) takes the commits along.
     if (this.active === 0 && this.blocked.length) return
     void this.writer.flush()
   }
 
+  /** Sends what is queued now (and drops the deferred send); resolves once durable. */
+  private sendNow(): Promise<void> {
+    deferred.delete(this)
+    return this.writer.flush()
+  }
+
   private readonly tick = () => {
     this.tickQueued = false
     if (this.closed || this.ending) return
     if (this.active === 0 && this.blocked.length) void this.suspend()
-    else void this.writer.flush()
+    else void this.sendNow()
   }
 
   /** Size-checks an encoded value. */
@@ -366,7 +378,7 @@ export class Execution {
     // The journal entry goes last: for stores without atomic batches it is the commit marker.
     const set: WriteOp = { op: 'set', key, value: encoded }
     const done = this.writer.queue(extra.length ? [...extra, set] : [set], changed)
-    if (send) void this.writer.flush()
+    if (send) void this.sendNow()
     else this.queueFlush()
     return done
   }
@@ -384,7 +396,7 @@ export class Execution {
   private writeRecord(ops: WriteOp[], record: RunRecord): Promise<void> {
     this.record = record
     const done = this.writer.queue(ops, true)
-    void this.writer.flush()
+    void this.sendNow()
     return done
   }
 
@@ -404,7 +416,7 @@ export class Execution {
    * and the lease (see {@link ensureLease}). Nothing to wait for (the usual case) returns nothing.
    */
   beforeWork(): Promise<void> | undefined {
-    if (!this.writer.settled) return this.writer.flush().then(() => this.ensureLease())
+    if (!this.writer.settled) return this.sendNow().then(() => this.ensureLease())
     return this.ensureLease()
   }
 
@@ -559,6 +571,7 @@ export class Execution {
 
   private close() {
     this.closed = true
+    deferred.delete(this)
     this.markClosed()
     this.blocked.length = 0
     const c = this.abortController

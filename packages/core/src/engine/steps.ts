@@ -9,6 +9,7 @@ import { assertId } from '../ids.js'
 import { DEFAULT_RETRY, isRetryable, type ResolvedRetry, resolveRetry, retryDelay } from '../retry.js'
 import { parseWith } from '../validation.js'
 import { type Step, type StepFnContext, type StepRunOptions, type Workflow, workflow as workflowApi } from '../workflow.js'
+import { FnContext } from './contexts.js'
 import { type Execution, fromStoredError, never } from './execution.js'
 import { keys } from './keys.js'
 import { type StepKind, type StoredError, toStoredError } from './records.js'
@@ -309,14 +310,7 @@ export const buildStep = (exec: Execution): Step<any> => {
         policy: resolveRetry(options.retry, DEFAULT_RETRY),
         execute: async (attempt, idempotencyKey) => {
           // No timeout and nothing aborted: no signal of its own, the execution's one made only if read.
-          if (timeoutMs === undefined && !exec.aborted)
-            return fn({
-              get signal() {
-                return exec.controller.signal
-              },
-              attempt,
-              idempotencyKey,
-            })
+          if (timeoutMs === undefined && !exec.aborted) return fn(new FnContext(exec, attempt, idempotencyKey))
           return withTimeout((signal) => fn({ signal, attempt, idempotencyKey }), timeoutMs, exec.controller.signal, `Step "${stepId}"`)
         },
       })
