@@ -20,8 +20,7 @@ interface Pending {
  * better-sqlite3: synchronous, prepared statements, a batch runs inside one synchronous
  * transaction (nothing interleaves).
  *
- * Group commit: batches that arrive before the running code's microtasks have drained (every run
- * resumed by the previous commit, say) share one `BEGIN IMMEDIATE …
+ * Group commit: batches that arrive in the same event-loop turn share one `BEGIN IMMEDIATE …
  * COMMIT`, and none resolves before it. A batch reads only the versions its conditions need, checks
  * them all, and writes only then, so a failed condition writes nothing and needs no savepoint. Only
  * an SQL error can stop a batch midway: then the whole transaction rolls back and the group runs
@@ -111,7 +110,7 @@ export const openBetterSqlite3 = async (o: ConnectionOptions): Promise<SqlDriver
     query: async (sql, params) => retryBusy(() => prepared(sql).all(...params) as Row[], o.busyTimeoutMs),
     batch: (ns, ops) =>
       new Promise<BatchResult>((resolve, reject) => {
-        if (queue.length === 0) process.nextTick(flush)
+        if (queue.length === 0) setImmediate(flush)
         queue.push({ ns, ops, resolve, reject })
       }),
     close: async () => {

@@ -1,5 +1,5 @@
 // Batches as the SQLite store applies them: versions computed in SQL for keys it does not read, and
-// group commit (batches issued before the microtasks drain, in one transaction) keeping every batch all-or-nothing.
+// group commit (batches of one event-loop turn in one transaction) keeping every batch all-or-nothing.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
