@@ -487,7 +487,7 @@ export class Engine {
         record = this.store.decode<RunRecord>(got, keys.run(runId))
         if (!TERMINAL.has(record.status)) record = (await waitForChange(this.waiters, runId, every)) ?? record
       }
-      if (TERMINAL.has(record.status)) return settledOutcome<T>(toRunInfo(record, []))
+      if (TERMINAL.has(record.status)) return settledOutcome<T>(record)
     }
   }
 

@@ -383,13 +383,21 @@ export class Execution {
     return done
   }
 
-  /** Encodes a journal entry; with the default serializer, an already encoded value is spliced in, not encoded again. */
+  /**
+   * Encodes a journal entry. With the default serializer every field but `value` is a string, a
+   * finite number or a plain error record, so it is plain JSON (`undefined` fields dropped, as
+   * `compact` would); an already encoded value is spliced in, not encoded again.
+   */
   private encodeEntry(full: JournalEntry, encodedValue: string | undefined): string {
     const { store } = this.deps
-    if (encodedValue === undefined || store.serializer !== jsonSerializer) return store.encode(compact(full), `step "${full.id}"`)
-    const { value: _value, ...rest } = full
-    const head = store.encode(compact(rest), `step "${full.id}"`)
-    return `${head.slice(0, -1)},"value":${encodedValue}}`
+    if (store.serializer === jsonSerializer) {
+      if (encodedValue !== undefined) {
+        const { value: _value, ...rest } = full
+        return `${JSON.stringify(rest).slice(0, -1)},"value":${encodedValue}}`
+      }
+      if (full.value === undefined) return JSON.stringify(full)
+    }
+    return store.encode(compact(full), `step "${full.id}"`)
   }
 
   /** Queues a change of the run record (with `ops`) and sends it at once; resolves once durable. */

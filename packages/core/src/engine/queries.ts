@@ -27,7 +27,7 @@ export const listRuns = async (store: EngineStore, options: ListRunsOptions): Pr
 }
 
 /** The output of a finished run, or its failure as RunFailedError / CancelledError. */
-export const settledOutcome = <T>(info: RunInfo): T => {
+export const settledOutcome = <T>(info: Pick<RunInfo, 'id' | 'status' | 'output' | 'error'>): T => {
   if (info.status === 'completed') return info.output as T
   if (info.status === 'cancelled') throw new CancelledError(`Run "${info.id}" was cancelled: ${info.error?.message ?? ''}`)
   const cause = info.error ? fromStoredError(info.error) : undefined
