@@ -63,22 +63,40 @@ export const prefixEnd = (prefix: string): string | undefined => {
   return undefined
 }
 
-/** The `SELECT` of a `list` call and its parameters: a range scan of the primary key. */
-export const listQuery = (ns: string, prefix: string, options: ListOptions, now: number): { sql: string; params: unknown[] } => {
-  const where = ['ns = ?', 'key >= ?', '(expires_at IS NULL OR expires_at > ?)']
-  const params: unknown[] = [ns, prefix, now]
-  const end = prefixEnd(prefix)
-  if (end !== undefined) {
-    where.push('key < ?')
-    params.push(end)
+/** Compares strings in code point order, SQLite's (BINARY) order on UTF-8 text. */
+export const compareCodePoints = (a: string, b: string): number => {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    const x = a.codePointAt(i) as number
+    const y = b.codePointAt(i) as number
+    if (x !== y) return x < y ? -1 : 1
+    if (x > 0xffff) i++
   }
-  if (options.after !== undefined) {
+  return a.length - b.length
+}
+
+/**
+ * The `SELECT` of a `list` call and its parameters: a range scan of the primary key between one
+ * lower and one upper bound. Only the tighter of two bounds is given: with both `key < end` and
+ * `key < before`, SQLite bounds the index range by one of them and filters on the other, so
+ * listing due entries `before` now scanned every future entry up to the prefix's end (80 ms with
+ * 1,000,000 sleeping runs, for no row).
+ */
+export const listQuery = (ns: string, prefix: string, options: ListOptions, now: number): { sql: string; params: unknown[] } => {
+  const where = ['ns = ?', '(expires_at IS NULL OR expires_at > ?)']
+  const params: unknown[] = [ns, now]
+  if (options.after !== undefined && compareCodePoints(options.after, prefix) >= 0) {
     where.push('key > ?')
     params.push(options.after)
+  } else {
+    where.push('key >= ?')
+    params.push(prefix)
   }
-  if (options.before !== undefined) {
+  const end = prefixEnd(prefix)
+  const upper = options.before === undefined || (end !== undefined && compareCodePoints(end, options.before) < 0) ? end : options.before
+  if (upper !== undefined) {
     where.push('key < ?')
-    params.push(options.before)
+    params.push(upper)
   }
   let sql = `SELECT key, value, version, expires_at FROM ${TABLE} WHERE ${where.join(' AND ')} ORDER BY key ${options.reverse ? 'DESC' : 'ASC'}`
   if (options.limit !== undefined) {
