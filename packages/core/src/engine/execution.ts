@@ -1,85 +1,18 @@
 import type { WriteOp } from '../datastore/types.js'
-import { CancelledError, DoSdkError, errorClassOf, NonDeterminismError, SizeLimitError, toError } from '../errors.js'
-import type { Hooks } from '../hooks/registry.js'
-import type { Logger } from '../logger.js'
+import { CancelledError, DoSdkError, NonDeterminismError, SizeLimitError, toError } from '../errors.js'
 import { jsonSerializer } from '../serializer.js'
 import { parseWith } from '../validation.js'
 import type { Workflow } from '../workflow.js'
-import type { Clock } from './clock.js'
 import { RunContext } from './contexts.js'
+import type { ExecutionDeps } from './execution-deps.js'
 import { keys } from './keys.js'
-import { compact, type JournalEntry, type RunRecord, type SignalRecord, type StepKind, type StoredError, toStoredError } from './records.js'
+import { never } from './never.js'
+import { compact, type JournalEntry, type RunRecord, type SignalRecord, type StepKind, toStoredError } from './records.js'
 import { buildStep } from './steps.js'
 import { type EngineStore, SimulatedCrash } from './store.js'
-import { RunWriter } from './writer.js'
-
-/** Limits on what one step or one run may store, in bytes of encoded JSON. */
-export interface Limits {
-  /** Largest encoded step result. @default 1 MiB */
-  stepBytes: number
-  /** Largest encoded state record. @default 1 MiB */
-  stateBytes: number
-}
-
-/** What an execution needs from its engine. */
-export interface ExecutionDeps {
-  engineId: string
-  store: EngineStore
-  clock: Clock
-  hooks: Hooks
-  log: Logger
-  limits: Limits
-  leaseMs: number
-  retentionMs: number
-  /** Retry delays up to this are waited in-process; longer ones suspend the run (a durable timer). */
-  inlineRetryMs: number
-  /** Test hook: called after a step's work returned and before its commit. Throwing `SimulatedCrash` kills the engine. */
-  beforeCommit?: (info: { runId: string; stepId: string; kind: StepKind }) => void
-  /** Creates (idempotently) a child run of `invoke`. */
-  startChild(child: Workflow, input: unknown, childId: string, parent: { runId: string; stepId: string }): Promise<void>
-  /** Asks for the cancellation of a run (children of a cancelled run). */
-  cancelRun(runId: string, reason: string): Promise<void>
-  /** Called once when the execution ends, however it ends. */
-  onEnd(exec: Execution, outcome: 'completed' | 'failed' | 'cancelled' | 'suspended' | 'abandoned'): void
-  isStopping(): boolean
-}
+import { cancelDeferredSend, deferSend, RunWriter } from './writer.js'
 
 type Block = { until?: number; event?: string }
-
-/**
- * A promise that never settles, fresh each time: a shared one would keep every parked execution
- * reachable (each `await` adds a reaction to it) for the life of the process.
- */
-export const never = (): Promise<never> => new Promise<never>(() => {})
-
-/**
- * Executions with commits waiting for the deferred send. One `process.nextTick` serves them all,
- * and an execution leaves the set as soon as it sends by other means: code that never lets the
- * microtask queue drain (a loop over an in-memory store) cannot pile up callbacks holding
- * executions that have long ended.
- */
-const deferred = new Set<Execution>()
-let deferredScheduled = false
-const flushDeferred = () => {
-  deferredScheduled = false
-  for (const exec of deferred) {
-    deferred.delete(exec)
-    exec.deferredFlush()
-  }
-}
-
-/** Rebuilds an error as it is seen by workflow code, the same on the first run and on replay. */
-export const fromStoredError = (e: StoredError): Error => {
-  // do-sdk errors come back as their own class, so `instanceof NonRetryableError` holds on replay too.
-  const cls = e.code ? errorClassOf(e.code) : undefined
-  const err: Error = cls ? Object.create(cls.prototype) : new Error(e.message)
-  if (cls) Object.defineProperty(err, 'message', { value: e.message, enumerable: false, writable: true, configurable: true })
-  Object.defineProperty(err, 'name', { value: e.name, enumerable: false, writable: true, configurable: true })
-  if (e.code !== undefined) (err as Error & { code?: string }).code = e.code
-  if (e.code?.startsWith('ERR_')) (err as unknown as Record<symbol, boolean>)[Symbol.for('do-sdk.error')] = true
-  if (e.stack) err.stack = e.stack
-  return err
-}
 
 /**
  * One execution of one run in this process: replays the journal, runs new steps, commits each
@@ -310,10 +243,7 @@ export class Execution {
    * run's end carries them; this is for everything else (the workflow awaits something else).
    */
   private queueFlush() {
-    deferred.add(this)
-    if (deferredScheduled) return
-    deferredScheduled = true
-    process.nextTick(flushDeferred)
+    deferSend(this)
   }
 
   /** The deferred send (see {@link queueFlush}). */
@@ -326,7 +256,7 @@ export class Execution {
 
   /** Sends what is queued now (and drops the deferred send); resolves once durable. */
   private sendNow(): Promise<void> {
-    deferred.delete(this)
+    cancelDeferredSend(this)
     return this.writer.flush()
   }
 
@@ -579,7 +509,7 @@ export class Execution {
 
   private close() {
     this.closed = true
-    deferred.delete(this)
+    cancelDeferredSend(this)
     this.markClosed()
     this.blocked.length = 0
     const c = this.abortController

@@ -1,8 +1,8 @@
 import { CancelledError, RunFailedError } from '../errors.js'
 import type { ListRunsOptions } from './engine.js'
-import { fromStoredError } from './execution.js'
 import { keys } from './keys.js'
 import type { RunRecord } from './records.js'
+import { fromStoredError } from './records.js'
 import { type RunInfo, toRunInfo } from './run-info.js'
 import type { EngineStore } from './store.js'
 

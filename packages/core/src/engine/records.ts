@@ -1,3 +1,5 @@
+import { errorClassOf } from '../errors.js'
+
 /** What the engine stores: one run record per run, and its journal of steps. */
 
 /** Run statuses. `pending`: created, not yet started. `sleeping`: waiting on a timer (a sleep or a retry delay). `waiting`: waiting on an event or a child run. */
@@ -116,4 +118,17 @@ export const compact = <T extends object>(record: T): T => {
     if (v !== undefined) out[key] = v
   }
   return out as T
+}
+
+/** Rebuilds an error as it is seen by workflow code, the same on the first run and on replay. */
+export const fromStoredError = (e: StoredError): Error => {
+  // do-sdk errors come back as their own class, so `instanceof NonRetryableError` holds on replay too.
+  const cls = e.code ? errorClassOf(e.code) : undefined
+  const err: Error = cls ? Object.create(cls.prototype) : new Error(e.message)
+  if (cls) Object.defineProperty(err, 'message', { value: e.message, enumerable: false, writable: true, configurable: true })
+  Object.defineProperty(err, 'name', { value: e.name, enumerable: false, writable: true, configurable: true })
+  if (e.code !== undefined) (err as Error & { code?: string }).code = e.code
+  if (e.code?.startsWith('ERR_')) (err as unknown as Record<symbol, boolean>)[Symbol.for('do-sdk.error')] = true
+  if (e.stack) err.stack = e.stack
+  return err
 }

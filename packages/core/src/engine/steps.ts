@@ -10,9 +10,10 @@ import { DEFAULT_RETRY, isRetryable, type ResolvedRetry, resolveRetry, retryDela
 import { parseWith } from '../validation.js'
 import { type Step, type StepFnContext, type StepRunOptions, type Workflow, workflow as workflowApi } from '../workflow.js'
 import { FnContext } from './contexts.js'
-import { type Execution, fromStoredError, never } from './execution.js'
+import type { Execution } from './execution.js'
 import { keys } from './keys.js'
-import { type StepKind, type StoredError, toStoredError } from './records.js'
+import { never } from './never.js'
+import { fromStoredError, type StepKind, type StoredError, toStoredError } from './records.js'
 import { SimulatedCrash } from './store.js'
 
 const PARK = Symbol('park')

@@ -113,3 +113,38 @@ export class RunWriter {
     p.resolve()
   }
 }
+
+/** What the deferred send calls back. */
+interface DeferredTarget {
+  deferredFlush(): void
+}
+
+/**
+ * Executions with commits waiting for the deferred send. One `process.nextTick` serves them all,
+ * and an execution leaves the set as soon as it sends by other means: code that never lets the
+ * microtask queue drain (a loop over an in-memory store) cannot pile up callbacks holding
+ * executions that have long ended.
+ */
+const deferred = new Set<DeferredTarget>()
+let deferredScheduled = false
+
+const flushDeferred = () => {
+  deferredScheduled = false
+  for (const target of deferred) {
+    deferred.delete(target)
+    target.deferredFlush()
+  }
+}
+
+/** Calls `target.deferredFlush()` once the current microtasks have run. */
+export const deferSend = (target: DeferredTarget) => {
+  deferred.add(target)
+  if (deferredScheduled) return
+  deferredScheduled = true
+  process.nextTick(flushDeferred)
+}
+
+/** Drops a pending deferred send (the target sent, or ended, by other means). */
+export const cancelDeferredSend = (target: DeferredTarget) => {
+  deferred.delete(target)
+}
