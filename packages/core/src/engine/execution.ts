@@ -9,7 +9,7 @@ import { keys } from './keys.js'
 import { never } from './never.js'
 import { compact, type JournalEntry, type RunRecord, type SignalRecord, type StepKind, toStoredError } from './records.js'
 import { buildStep } from './steps.js'
-import { type EngineStore, SimulatedCrash } from './store.js'
+import { SimulatedCrash } from './store.js'
 import { cancelDeferredSend, deferSend, RunWriter } from './writer.js'
 
 type Block = { until?: number; event?: string }
