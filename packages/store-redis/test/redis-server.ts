@@ -5,7 +5,7 @@ import { accessSync, constants } from 'node:fs'
 import { createServer } from 'node:net'
 import { delimiter, join } from 'node:path'
 
-/** A running redis-server on 127.0.0.1, no persistence. */
+/** A running redis-server on 127.0.0.1 (no persistence unless started with other `args`). */
 export interface RedisServer {
   /** `redis://127.0.0.1:<port>` */
   url: string
@@ -45,11 +45,20 @@ const freePort = () =>
     })
   })
 
-const launch = (bin: string, port: number) =>
+/** Options of {@link startRedis}. */
+export interface StartRedisOptions {
+  /** Flags after `--port` and `--bind`. @default ['--save', '', '--appendonly', 'no'] (no persistence) */
+  args?: string[]
+  /** Working directory of the server (where an AOF goes). @default the current directory */
+  dir?: string
+}
+
+const NO_PERSISTENCE = ['--save', '', '--appendonly', 'no']
+
+const launch = (bin: string, port: number, args: string[], dir: string | undefined) =>
   new Promise<ChildProcess>((resolve, reject) => {
-    const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
+    const flags = ['--port', String(port), '--bind', '127.0.0.1', ...(dir === undefined ? [] : ['--dir', dir]), ...args]
+    const child = spawn(bin, flags, { stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
@@ -59,6 +68,11 @@ const launch = (bin: string, port: number) =>
       output += chunk
       if (output.includes('Ready to accept connections')) {
         clearTimeout(timer)
+        // From here on its log is drained and dropped: a server that runs for long never fills the pipe.
+        child.stdout?.removeListener('data', onData)
+        child.stderr?.removeListener('data', onData)
+        child.stdout?.resume()
+        child.stderr?.resume()
         resolve(child)
       }
     }
@@ -75,10 +89,11 @@ const launch = (bin: string, port: number) =>
   })
 
 /**
- * Starts `redis-server --port <free port> --bind 127.0.0.1 --save '' --appendonly no`.
- * Throws when the binary is missing (install `redis-server`, or set `REDIS_SERVER_BIN`).
+ * Starts `redis-server --port <free port> --bind 127.0.0.1` with `options.args` (by default
+ * `--save '' --appendonly no`). Throws when the binary is missing (install `redis-server`, or set
+ * `REDIS_SERVER_BIN`).
  */
-export const startRedis = async (): Promise<RedisServer> => {
+export const startRedis = async (options: StartRedisOptions = {}): Promise<RedisServer> => {
   const bin = findRedisServer()
   if (!bin) throw new Error('redis-server not found on PATH: install it (apt-get install redis-server) or set REDIS_SERVER_BIN')
   let child: ChildProcess | undefined
@@ -86,7 +101,7 @@ export const startRedis = async (): Promise<RedisServer> => {
   for (let attempt = 0; child === undefined; attempt++) {
     port = await freePort()
     try {
-      child = await launch(bin, port)
+      child = await launch(bin, port, options.args ?? NO_PERSISTENCE, options.dir)
     } catch (error) {
       if (attempt >= 3) throw error // the port was taken between probe and launch: try another
     }
