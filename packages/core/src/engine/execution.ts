@@ -16,8 +16,9 @@ type Block = { until?: number; event?: string }
 
 /**
  * One execution of one run in this process: replays the journal, runs new steps, commits each
- * step (journal entry + run record in one batch, the run record's version as fencing token),
- * and ends by completing, failing, or suspending the run until its next timer or event.
+ * step through its {@link RunWriter} (the journal entry, fenced by the run record's version; the
+ * record itself when it changes), and ends by completing, failing, or suspending the run until its
+ * next timer or event.
  * See ARCHITECTURE.md.
  */
 export class Execution {
@@ -238,15 +239,11 @@ export class Execution {
   }
 
   /**
-   * Sends the queued commits once the workflow code running now has gone as far as it can without
-   * waiting (after the current microtasks): a next step sends them itself, a suspension or the
-   * run's end carries them; this is for everything else (the workflow awaits something else).
+   * The deferred send (`deferSend`): once the workflow code running now has gone as far as it can
+   * without waiting (after the current microtasks). A next step sends the queued commits itself, a
+   * suspension or the run's end carries them; this is for everything else (the workflow awaits
+   * something else).
    */
-  private queueFlush() {
-    deferSend(this)
-  }
-
-  /** The deferred send (see {@link queueFlush}). */
   deferredFlush() {
     if (this.closed || this.ending) return
     // Every step parked: the suspension (queued for the end of this turn) takes the commits along.
@@ -309,7 +306,7 @@ export class Execution {
     const set: WriteOp = { op: 'set', key, value: encoded }
     const done = this.writer.queue(extra.length ? [...extra, set] : [set], changed)
     if (send) void this.sendNow()
-    else this.queueFlush()
+    else deferSend(this)
     return done
   }
 

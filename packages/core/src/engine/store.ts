@@ -25,8 +25,15 @@ export class EngineStore {
     readonly scrub: <T>(value: T) => T = (v) => v,
   ) {}
 
-  /** Callers check `dead` before calling the adapter. */
-  private guard<T>(what: string, p: Promise<T>): Promise<T> {
+  /** Runs an adapter call: refused once dead, and a call that throws instead of rejecting is rejected. */
+  private guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (this.dead) return Promise.reject(new SimulatedCrash())
+    let p: Promise<T>
+    try {
+      p = fn()
+    } catch (e) {
+      p = Promise.reject(e)
+    }
     return p.then(
       (v) => {
         if (this.dead) throw new SimulatedCrash()
@@ -40,44 +47,19 @@ export class EngineStore {
   }
 
   get(key: string): Promise<StoredEntry | undefined> {
-    if (this.dead) return Promise.reject(new SimulatedCrash())
-    return this.guard(
-      `get "${key}"`,
-      this.call(() => this.ds.get(key)),
-    )
+    return this.guard(`get "${key}"`, () => this.ds.get(key))
   }
 
   getMany(keys: string[]): Promise<(StoredEntry | undefined)[]> {
-    if (this.dead) return Promise.reject(new SimulatedCrash())
-    return this.guard(
-      'getMany',
-      this.call(() => (this.ds.getMany ? this.ds.getMany(keys) : Promise.all(keys.map((k) => this.ds.get(k))))),
-    )
+    return this.guard('getMany', () => (this.ds.getMany ? this.ds.getMany(keys) : Promise.all(keys.map((k) => this.ds.get(k)))))
   }
 
   list(prefix: string, options?: ListOptions): Promise<ListedEntry[]> {
-    if (this.dead) return Promise.reject(new SimulatedCrash())
-    return this.guard(
-      `list "${prefix}"`,
-      this.call(() => this.ds.list(prefix, options)),
-    )
+    return this.guard(`list "${prefix}"`, () => this.ds.list(prefix, options))
   }
 
   batch(ops: WriteOp[]): Promise<BatchResult> {
-    if (this.dead) return Promise.reject(new SimulatedCrash())
-    return this.guard(
-      'batch',
-      this.call(() => this.ds.batch(ops)),
-    )
-  }
-
-  /** Runs an adapter call; one that throws instead of rejecting is turned into a rejection. */
-  private call<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return fn()
-    } catch (e) {
-      return Promise.reject(e)
-    }
+    return this.guard('batch', () => this.ds.batch(ops))
   }
 
   encode(value: unknown, what: string): string {
