@@ -12,7 +12,8 @@
  * - Values are opaque strings (core's serializer output). An adapter never parses them.
  * - Every write of a key gives it `version = previous version + 1` (1 for a new key, also after a delete).
  * - An entry whose `expiresAt` (Unix ms) is `<=` the adapter's current time is absent for every
- *   method, including the version checks in `batch`.
+ *   method, including the version checks in `batch`, and the adapter removes it eventually (a
+ *   native TTL, or a sweeper of its own), so storage does not grow with expired entries.
  * - A failure is thrown (preferably as `StoreError`), never reported as "absent".
  * - `namespace` (an adapter option) isolates apps sharing one backend: no key of one namespace can
  *   be read, listed or overwritten through another, whatever the two names are.
@@ -92,8 +93,11 @@ export interface DatastoreCapabilities {
    * crash midway leaves nothing that counts as committed.
    */
   atomicBatch: boolean
-  /** The store expires entries itself (otherwise core's retention sweeper deletes them). */
-  nativeTtl: boolean
+  /**
+   * @deprecated Ignored. Every adapter removes expired entries itself (see the rules above); the
+   * engine's retention of finished runs does not depend on it. Kept so adapters declaring it still compile.
+   */
+  nativeTtl?: boolean
   /** `publish`/`subscribe` reach every process sharing the store (used to wake a run owned elsewhere). */
   pubsub: boolean
 }
@@ -105,7 +109,7 @@ export interface DatastoreCapabilities {
  * ```ts
  * export const myStore = (options: MyOptions): Datastore => ({
  *   name: 'my-store',
- *   capabilities: { multiProcess: false, atomicBatch: true, nativeTtl: false, pubsub: false },
+ *   capabilities: { multiProcess: false, atomicBatch: true, pubsub: false },
  *   async get(key) { … },
  *   async list(prefix, options) { … },
  *   async batch(ops) { … },
@@ -122,13 +126,25 @@ export interface Datastore {
   list(prefix: string, options?: ListOptions): Promise<ListedEntry[]>
   /** Applies every op or none; see {@link WriteOp}. Ops on the same key apply in order. */
   batch(ops: WriteOp[]): Promise<BatchResult>
-  /** Many gets in one round trip. Filled in by core with parallel `get`s when absent. */
+  /** Many gets in one round trip (the scheduler reads a page of due runs with it). Filled in by core with parallel `get`s when absent. */
   getMany?(keys: string[]): Promise<(StoredEntry | undefined)[]>
+  /**
+   * How many live entries start with `prefix`, within the same exclusive `after` / `before` bounds
+   * as {@link Datastore.list} (`limit` and `reverse` do not apply). Answered from the key index,
+   * never by reading values (`engine.countRuns` uses it). Filled in by core with paged `list` calls
+   * when absent.
+   */
+  count?(prefix: string, options?: Pick<ListOptions, 'after' | 'before'>): Promise<number>
   /** Delivers `message` to every subscriber of `channel` in every process (capability `pubsub`). */
   publish?(channel: string, message: string): Promise<void>
   /** Subscribes to `channel`; resolves to an unsubscribe function. */
   subscribe?(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>>
-  /** The current time of the store in Unix ms, when the store has a clock all processes share (Redis `TIME`). */
+  /**
+   * The current time of the store in Unix ms, when the store has a clock all processes share (Redis
+   * `TIME`, PostgreSQL `clock_timestamp()`). Engines sharing the store measure their offset to it and
+   * order signals, wake-ups and leases by it, so machines whose clocks disagree still agree on order.
+   * Leave it out when every process reads the same OS clock (SQLite on one machine).
+   */
   now?(): Promise<number>
   /** Releases connections and timers. The engine calls it on `stop()` only for stores it opened. */
   close?(): Promise<void>
