@@ -11,6 +11,24 @@ export type {
 export { action } from './action.js'
 export type { KeyvStoreOptions } from './datastore/keyv.js'
 export { keyvStore } from './datastore/keyv.js'
+export type {
+  ExpirySweeper,
+  ExpirySweeperOptions,
+  LazyResource,
+  LazyResourceOptions,
+  NamespaceRules,
+  PromiseLock,
+} from './datastore/kit.js'
+export {
+  compareCodePoints,
+  describeBatch,
+  expirySweeper,
+  lazyResource,
+  namespaceOption,
+  prefixEnd,
+  promiseLock,
+  storeError,
+} from './datastore/kit.js'
 export type { KV } from './datastore/kv.js'
 export type { MemoryStoreOptions } from './datastore/memory.js'
 export { memoryStore } from './datastore/memory.js'
