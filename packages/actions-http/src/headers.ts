@@ -9,6 +9,7 @@ export const HEADER_VALUE = /^[^\r\n\0]*$/
 export const headerMapSchema = z.record(
   z.string().regex(HEADER_NAME, 'must be a valid header name'),
   z.string().regex(HEADER_VALUE, 'must not contain CR, LF or NUL'),
+  { error: (issue) => (issue.code === 'invalid_key' ? 'must be a valid header name (an RFC 9110 token)' : undefined) },
 )
 
 /**

@@ -1,6 +1,7 @@
 import { type Duration, InvalidArgumentError, type RetryOptions, toMs } from '@do-sdk/core'
 import { z } from 'zod'
 import { HEADER_NAME, HEADER_VALUE, headerMapSchema, mergeHeaders, RESERVED_INPUT_HEADERS } from './headers.js'
+import { refusingProtoKeys } from './keys.js'
 import { parseAllowEntry } from './ssrf.js'
 
 /** A secret, or a function that returns it (called once per request: rotate or refresh tokens there). */
@@ -142,7 +143,12 @@ const optionsSchema = z.strictObject({
       }),
     )
     .optional(),
-  idempotencyHeader: z.string().regex(HEADER_NAME, 'must be a valid header name').optional(),
+  idempotencyHeader: z
+    .string()
+    .regex(HEADER_NAME, 'must be a valid header name')
+    // The key would replace a header the pack owns (Host, Content-Length…) or the credentials.
+    .refine((n) => !RESERVED_INPUT_HEADERS.has(n.toLowerCase()), 'is a header the pack sets itself (Host, Content-Length, Authorization…)')
+    .optional(),
   sendIdempotencyKey: z.boolean().optional(),
 })
 
@@ -170,7 +176,7 @@ const formatPath = (path: PropertyKey[]) =>
 
 /** Validates the options; throws an `InvalidArgumentError` that names the first bad option. */
 export const resolveOptions = (options: HttpActionsOptions = {}): ResolvedOptions => {
-  const result = optionsSchema.safeParse(options)
+  const result = refusingProtoKeys(optionsSchema).safeParse(options)
   if (!result.success) {
     const issue = result.error.issues[0] as z.core.$ZodIssue
     const path = formatPath(issue.path) || '(options)'

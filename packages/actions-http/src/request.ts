@@ -3,7 +3,7 @@ import { NonRetryableError, TimeoutError } from '@do-sdk/core'
 import type { Dispatcher } from 'undici'
 import { decodeBody, type EncodedBody, encodeBody, readBody } from './body.js'
 import { HttpStatusError } from './errors.js'
-import { mergeHeaders, responseHeaders } from './headers.js'
+import { HEADER_VALUE, mergeHeaders, responseHeaders } from './headers.js'
 import { type ResolvedOptions, resolveAuth } from './options.js'
 import { createRedactor, type Redactor } from './redact.js'
 import { type FailureContext, IDEMPOTENT_METHODS, statusFailure, transportFailure } from './retry.js'
@@ -60,7 +60,13 @@ export const sendRequest = async (
   const auth = await resolveSecrets(options)
   const redact: Redactor = createRedactor(auth?.secrets ?? [])
   const headers = mergeHeaders(options.headers, input.headers)
-  if (input.idempotencyKey ?? options.sendIdempotencyKey) headers[options.idempotencyHeader] = ctx.idempotencyKey
+  if (input.idempotencyKey ?? options.sendIdempotencyKey) {
+    // Standalone callers choose the key (`execute(input, { idempotencyKey })`): it must fit in a header.
+    if (!HEADER_VALUE.test(ctx.idempotencyKey)) {
+      throw new NonRetryableError(`[http] The idempotency key must not contain CR, LF or NUL (it is sent in ${options.idempotencyHeader})`)
+    }
+    headers[options.idempotencyHeader] = ctx.idempotencyKey
+  }
   let method: string = input.method
   let encoded: EncodedBody | undefined = input.body ? encodeBody(input.body) : undefined
   if (encoded && headers['content-type'] === undefined) headers['content-type'] = encoded.contentType

@@ -89,6 +89,10 @@ export const transportFailure = (error: unknown, ctx: FailureContext, timeouts: 
     failure = new TimeoutError(`[http] ${ctx.method} ${ctx.url}: response body stalled for ${timeouts.bodyMs} ms`, timeouts.bodyMs, {
       cause,
     })
+  } else if (code === 'UND_ERR_INVALID_ARG') {
+    // undici refused the request before sending it (an invalid header value…): another attempt would too.
+    const message = error instanceof Error ? error.message : String(error)
+    return new NonRetryableError(`[http] ${ctx.method} ${ctx.url}: request refused before sending: ${message}`, { cause: error })
   } else {
     const message = error instanceof Error ? error.message : String(error)
     failure = Object.assign(

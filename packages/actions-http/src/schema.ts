@@ -1,18 +1,21 @@
 import { z } from 'zod'
-import { headerMapSchema, RESERVED_INPUT_HEADERS } from './headers.js'
+import { HEADER_VALUE, headerMapSchema, RESERVED_INPUT_HEADERS } from './headers.js'
+import { refusingProtoKeys } from './keys.js'
 
 /** Methods the actions send. GET, HEAD, PUT, DELETE and OPTIONS are idempotent (retried on 408/425/429/5xx). */
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 export type HttpMethod = (typeof HTTP_METHODS)[number]
 
 const scalar = z.union([z.string(), z.number(), z.boolean()])
+/** A body's own content type ends up in the Content-Type header: no CR, LF or NUL. */
+const contentType = z.string().min(1).regex(HEADER_VALUE, 'must not contain CR, LF or NUL').optional()
 
 /** A request body: JSON, an urlencoded form, text, or binary as base64. */
 export const requestBodySchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('json'), data: z.json() }),
   z.strictObject({ type: z.literal('form'), data: z.record(z.string(), z.union([scalar, z.array(scalar)])) }),
-  z.strictObject({ type: z.literal('text'), data: z.string(), contentType: z.string().optional() }),
-  z.strictObject({ type: z.literal('base64'), data: z.base64(), contentType: z.string().optional() }),
+  z.strictObject({ type: z.literal('text'), data: z.string(), contentType }),
+  z.strictObject({ type: z.literal('base64'), data: z.base64(), contentType }),
 ])
 
 const fields = {
@@ -56,11 +59,11 @@ export type HttpRequestBody = z.input<typeof requestBodySchema>
 /** Parsed input, as `execute` sees it. */
 export type ParsedRequestInput = z.output<typeof requestObject>
 
-/** The three input schemas, refined with the factory's checks. */
+/** The three input schemas, refined with the factory's checks; an own `__proto__` key anywhere is refused first. */
 export const buildInputSchemas = (check: InputCheck) => ({
-  request: withChecks(requestObject, check),
-  withBody: withChecks(withBodyObject, check),
-  noBody: withChecks(noBodyObject, check),
+  request: withChecks(refusingProtoKeys(requestObject), check),
+  withBody: withChecks(refusingProtoKeys(withBodyObject), check),
+  noBody: withChecks(refusingProtoKeys(noBodyObject), check),
 })
 
 /** Input checks that do not depend on the options. */

@@ -10,6 +10,9 @@ const ABSOLUTE = /^[a-z][a-z0-9+.-]*:/i
  */
 export const resolveUrl = (url: string, baseUrl: URL | undefined, query?: Record<string, QueryValue>): URL => {
   let out: URL
+  // The URL parser silently strips tabs and newlines (`exa\nmple.com` is example.com): refuse them instead.
+  if ([...url].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f))
+    throw new TypeError('must not contain control characters (CR, LF, tab, NUL…)')
   if (url.startsWith('//')) throw new TypeError(`"${url}" is protocol-relative; give a scheme or a path`)
   if (ABSOLUTE.test(url)) {
     out = new URL(url)

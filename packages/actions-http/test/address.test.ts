@@ -35,6 +35,7 @@ describe('classifyAddress', () => {
     ['2001::1', 'reserved'],
     ['::127.0.0.1', 'reserved'],
     ['100::1', 'reserved'],
+    // docs/packs/http.md: "By default the actions refuse to connect to any address that is not public"
   ])('%s is %s', (ip, cls) => {
     expect(classOf(ip)).toBe(cls)
   })
@@ -49,6 +50,7 @@ describe('classifyAddress', () => {
     ['64:ff9b::a9fe:a9fe', 'metadata'],
     ['2002:7f00:1::', 'loopback'],
     ['2002:c0a8:101::1', 'private'],
+    // docs/packs/http.md: "IPv6 addresses that carry an IPv4 address are judged by it"
   ])('judges %s by the IPv4 address it embeds (%s)', (ip, cls) => {
     expect(classOf(ip)).toBe(cls)
   })
@@ -78,6 +80,7 @@ describe('classifyAddress', () => {
 })
 
 describe('allow entries', () => {
+  // docs/packs/http.md: "Entries are read like URL hosts, so `'0x7f.1'` means `127.0.0.1`"
   it('parses addresses, networks, ports and host names, and explains bad ones', () => {
     expect(parseAllowEntry('127.0.0.1')).toMatchObject({ kind: 'network', port: undefined })
     expect(parseAllowEntry('127.0.0.1:8080')).toMatchObject({ kind: 'network', port: 8080 })
@@ -95,6 +98,7 @@ describe('allow entries', () => {
     expect(parseAllowEntry('')).toMatch(/empty/)
   })
 
+  // docs/packs/http.md: "`'*.svc.cluster.local'` | its subdomains (not the name itself)"
   it('opens exactly what it names', () => {
     const policy = createAddressPolicy(['127.0.0.1', '10.0.0.0/8', 'localhost:8080', '*.internal', '[::1]:9000'])
     expect(policy.check('127.0.0.1', '127.0.0.1', 1)).toBeNull()
@@ -113,6 +117,7 @@ describe('allow entries', () => {
     expect(policy.check('localhost', '127.0.0.2')).toBeNull()
   })
 
+  // docs/packs/http.md: "`['0.0.0.0/0', '::/0']` | everything (the policy off)"
   it('everything can be opened with the two zero networks', () => {
     const policy = createAddressPolicy(['0.0.0.0/0', '::/0'])
     for (const ip of ['127.0.0.1', '::1', '169.254.169.254', 'fe80::1']) expect(policy.check(ip, ip, 80)).toBeNull()

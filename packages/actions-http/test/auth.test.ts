@@ -56,6 +56,7 @@ afterAll(async () => {
 })
 
 describe('auth', () => {
+  // docs/packs/http.md: "Every secret value … is replaced by `[redacted]` wherever the pack writes text"
   it('bearer: sent, and redacted from the output the server echoed it into', async () => {
     echoAuth()
     const { log, text } = capture()
@@ -68,6 +69,7 @@ describe('auth', () => {
     expect(text()).not.toContain('SECRET')
   })
 
+  // docs/packs/http.md: "for basic auth, the encoded `user:password`"
   it('basic: neither the password nor the encoded pair leaks', async () => {
     echoAuth()
     const encoded = Buffer.from(`jane:${PASSWORD}`).toString('base64')
@@ -80,6 +82,7 @@ describe('auth', () => {
     expect(out.body).toContain('Basic [redacted]')
   })
 
+  // docs/packs/http.md: "strings or functions (sync or async) called once per request"
   it('custom header, with a token function called per request', async () => {
     echoAuth()
     let calls = 0
@@ -100,6 +103,7 @@ describe('auth', () => {
     expect(calls).toBe(2)
   })
 
+  // docs/packs/http.md: "error messages and the error's body excerpt, and logs, which never carry headers"
   it('errors never carry the secret, even when the error body echoes it', async () => {
     echoAuth(401)
     const { log, text } = capture()
@@ -113,6 +117,7 @@ describe('auth', () => {
     expect(text()).not.toContain('SECRET')
   })
 
+  // docs/packs/http.md: "`token`, `password` and `value` are strings or functions"
   it('a token function that returns nothing fails without retry and says which option', async () => {
     echoAuth()
     const err = await make({ auth: { type: 'bearer', token: () => '' } })
@@ -122,11 +127,13 @@ describe('auth', () => {
     expect(err.message).toMatch(/auth.token must resolve to a non-empty string/)
   })
 
+  // docs/packs/http.md: "Credentials are sent only to the origin of `baseUrl`"
   it('is sent to the baseUrl origin only', async () => {
     const out = await make({ auth: { type: 'bearer', token: TOKEN } }).get.execute({ url: `${other.origin}/` })
     expect(out.body).toEqual({ auth: null, key: null })
   })
 
+  // docs/packs/http.md: "without `baseUrl`: the origin of each request's first URL"
   it('without baseUrl, goes to the request’s own origin', async () => {
     const out = await make({ baseUrl: undefined, auth: { type: 'bearer', token: TOKEN } }).get.execute({ url: `${other.origin}/` })
     expect(out.body).toEqual({ auth: `Bearer ${TOKEN}`.replace(TOKEN, '[redacted]'), key: null })
@@ -135,6 +142,7 @@ describe('auth', () => {
 })
 
 describe('credentials and redirects', () => {
+  // docs/packs/http.md: "dropped for the rest of the attempt as soon as a redirect leaves that origin, together with any `Cookie` header"
   it('kept on a same-origin redirect, stripped on a cross-origin one', async () => {
     api.handle((req, res) => {
       if (req.url === '/same') return json(res, 302, {}, { location: '/landing' })
@@ -151,6 +159,7 @@ describe('credentials and redirects', () => {
     expect(other.requests.at(-1)?.headers.cookie).toBeUndefined()
   })
 
+  // docs/packs/http.md: "dropped for the rest of the attempt as soon as a redirect leaves that origin"
   it('the custom auth header is stripped too', async () => {
     api.handle((_req, res) => json(res, 302, {}, { location: `${other.origin}/x` }))
     const out = await make({ auth: { type: 'header', name: 'X-Api-Key', value: API_KEY } }).get.execute({ url: '/' })

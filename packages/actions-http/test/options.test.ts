@@ -10,6 +10,7 @@ const invalid = (options: unknown, option: string, message: RegExp) => {
 }
 
 describe('httpActions options', () => {
+  // docs/packs/http.md: "`httpActions(options)` throws an `InvalidArgumentError` naming the bad option"
   it('refuses bad options at setup, naming the option', () => {
     invalid({ baseUrl: 'ftp://files.example.com' }, 'baseUrl', /absolute http\(s\) URL/)
     invalid({ baseUrl: '/relative' }, 'baseUrl', /absolute http\(s\) URL/)
@@ -35,6 +36,7 @@ describe('httpActions options', () => {
     invalid({ proxy: 'http://proxy' }, '(options)', /proxy/)
   })
 
+  // docs/packs/http.md: "Secret values never appear in these messages"
   it('never echoes a secret in an option error', () => {
     const attempt = () => httpActions({ auth: { type: 'bearer', token: 'tok_SECRET\n' } })
     expect(attempt).toThrow(/auth.token/)
@@ -45,6 +47,7 @@ describe('httpActions options', () => {
     }
   })
 
+  // docs/packs/http.md: "`all` lists the eight actions; `plugin` registers them"
   it('returns named actions with ids under its name, and a plugin that registers them all', async () => {
     const github = httpActions({ namespace: 'github', baseUrl: 'https://api.github.com' })
     expect(github.all.map((a) => a.id)).toEqual([
@@ -68,6 +71,7 @@ describe('httpActions options', () => {
     await github.close()
   })
 
+  // docs/packs/http.md: "`retry` … `{ retries: 3, minTimeout: 1000, factor: 2 }`"
   it('describes its input and output as JSON Schema (for catalogs and LLM tools)', () => {
     const http = httpActions()
     const described = http.request.describe()

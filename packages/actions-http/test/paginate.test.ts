@@ -1,7 +1,7 @@
 import { type Action, createEngine, InvalidArgumentError, memoryStore, workflow } from '@do-sdk/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { type ActionRunner, type HttpResponse, httpActions, nextLink, paginate } from '../src/index.js'
+import { type ActionRunner, BlockedAddressError, type HttpResponse, httpActions, nextLink, paginate } from '../src/index.js'
 import { json, startServer, type TestServer } from './server.js'
 
 const ITEMS = Array.from({ length: 7 }, (_, i) => i + 1)
@@ -60,6 +60,7 @@ const collect = async (pages: AsyncIterable<HttpResponse>) => {
 }
 
 describe('paginate', () => {
+  // docs/packs/http.md: "the `rel="next"` target of the `Link` header (the pack asks for that header itself)"
   it('link-header: follows rel="next", asking only for the link header', async () => {
     const { runner, inputs } = recording()
     const pages = await collect(paginate(runner, http.get, { url: '/link' }, { strategy: 'link-header' }))
@@ -72,6 +73,7 @@ describe('paginate', () => {
     expect(Object.keys(pages[0]?.headers ?? {})).toEqual(['link'])
   })
 
+  // docs/packs/http.md: "a URL at a dot path of the JSON body (`links.next`, `pages.0.next`), relative to the page's URL"
   it('body-next-url: reads the dot path, resolves relative URLs, stops on null', async () => {
     const { runner, inputs } = recording()
     const pages = await collect(
@@ -86,6 +88,7 @@ describe('paginate', () => {
     ])
   })
 
+  // docs/packs/http.md: "sent back in the query parameter `cursorParam`; other parameters are kept"
   it('cursor: sends the cursor back in the query, keeping the other parameters', async () => {
     const { runner, inputs } = recording()
     const pages = await collect(
@@ -100,6 +103,7 @@ describe('paginate', () => {
     expect(inputs.map((i) => (i as { query: unknown }).query)).toEqual([{ limit: 3 }, { limit: 3, after: '3' }, { limit: 3, after: '6' }])
   })
 
+  // docs/packs/http.md: "after `maxPages` (default 100, no error), or when a next URL or cursor repeats"
   it('stops at maxPages, and on a next URL it has already seen', async () => {
     const limited = await collect(paginate(recording().runner, http.get, { url: '/link' }, { strategy: 'link-header', maxPages: 2 }))
     expect(limited).toHaveLength(2)
@@ -126,6 +130,7 @@ describe('paginate', () => {
     expect(nextLink(undefined)).toBeUndefined()
   })
 
+  // docs/packs/http.md: "every page is its own durable step"
   it('each page is its own durable step in a workflow', async () => {
     const collectAll = workflow.create({
       id: 'collect-all',
@@ -162,3 +167,34 @@ describe('paginate', () => {
 const _standalone: ActionRunner = { run: (a, i) => a.execute(i) }
 const _typed = (runner: ActionRunner, a: Action<{ url: string }, HttpResponse>) =>
   paginate(runner, a, { url: '/' }, { strategy: 'link-header' })
+
+describe('next pages on other hosts', () => {
+  // docs/packs/http.md: "A next URL from `Link` or the body may point to another host: it goes through the same SSRF policy, and credentials are sent to it only if it is the auth origin."
+  it('a next link to a refused address is blocked, and one to another allowed origin gets no credentials', async () => {
+    const other = await startServer((req, res) => json(res, 200, { auth: req.headers.authorization ?? null, next: null }))
+    const front = await startServer((req, res) => {
+      if (req.url === '/to-internal') return json(res, 200, { next: `http://0x7f.1:${other.port}/internal` })
+      json(res, 200, { next: `${other.origin}/page2` })
+    })
+    const api = httpActions({
+      allow: [`127.0.0.1:${front.port}`],
+      baseUrl: front.origin,
+      auth: { type: 'bearer', token: 'tok_SECRET' },
+      retry: false,
+    })
+    const run: ActionRunner = { run: (a, i) => a.execute(i) }
+    const blocked = collect(paginate(run, api.get, { url: '/to-internal' }, { strategy: 'body-next-url', nextUrlPath: 'next' }))
+    await expect(blocked).rejects.toBeInstanceOf(BlockedAddressError)
+    expect(other.connections).toBe(0)
+    await api.close()
+
+    const open = httpActions({ allow: ['127.0.0.1'], baseUrl: front.origin, auth: { type: 'bearer', token: 'tok_SECRET' }, retry: false })
+    const pages = await collect(paginate(run, open.get, { url: '/first' }, { strategy: 'body-next-url', nextUrlPath: 'next' }))
+    expect(pages.map((p) => p.url)).toEqual([`${front.origin}/first`, `${other.origin}/page2`])
+    expect(front.requests.at(-1)?.headers.authorization).toBe('Bearer tok_SECRET')
+    expect(other.requests.at(-1)?.headers.authorization).toBeUndefined()
+    expect(pages[1]?.body).toEqual({ auth: null, next: null })
+    await open.close()
+    await Promise.all([other.close(), front.close()])
+  })
+})

@@ -35,11 +35,13 @@ afterEach(async () => {
 afterAll(() => server.close())
 
 describe('redirects', () => {
+  // docs/packs/http.md: "`url` … final, after redirects"
   it('follows and counts them, and returns the final url', async () => {
     const out = await make().get.execute({ url: '/hop/4' })
     expect(out).toMatchObject({ status: 200, redirects: 4, url: `${server.origin}/hop/0`, body: { arrived: true } })
   })
 
+  // docs/packs/http.md: "redirects followed per attempt; one more fails without retry"
   it('one more than maxRedirects fails without retry', async () => {
     const before = server.requests.length
     const err = await make({ maxRedirects: 2 })
@@ -50,12 +52,14 @@ describe('redirects', () => {
     expect(server.requests.length - before).toBe(3)
   })
 
+  // docs/packs/http.md: "`0` follows none"
   it('maxRedirects: 0 follows none; the default is 5', async () => {
     await expect(make({ maxRedirects: 0 }).get.execute({ url: '/hop/1' })).rejects.toThrow(/more than 0 redirects/)
     await expect(make().get.execute({ url: '/hop/5' })).resolves.toMatchObject({ redirects: 5 })
     await expect(make().get.execute({ url: '/hop/6' })).rejects.toThrow(/more than 5 redirects/)
   })
 
+  // docs/packs/http.md: "redirects followed by hand"
   it('303 turns a POST into a GET without body; 307 keeps method and body; 302 after POST is a GET', async () => {
     const body = { type: 'json' as const, data: { a: 1 } }
     expect((await make().post.execute({ url: '/see-other', body })).body).toEqual({ method: 'GET', body: '', type: null })
@@ -68,14 +72,17 @@ describe('redirects', () => {
     expect((await make().put.execute({ url: '/found', body })).body).toMatchObject({ method: 'PUT', body: '{"a":1}' })
   })
 
+  // docs/packs/http.md: "schemes other than http/https"
   it('a redirect to a non-http scheme fails without retry', async () => {
     await expect(make().get.execute({ url: '/to-ftp' })).rejects.toThrow(/unusable location: only http and https/)
   })
 
+  // docs/packs/http.md: "A 3xx without `Location`, and 304, are returned as they are"
   it('304 is an answer, not a redirect', async () => {
     await expect(make().get.execute({ url: '/not-modified' })).resolves.toMatchObject({ status: 304, redirects: 0, bodyType: 'empty' })
   })
 
+  // docs/packs/http.md: "whichever hop of a redirect chain, the address actually reached is the one judged"
   it('a redirect to a refused address is blocked before it reaches it', async () => {
     const internal = await startServer()
     server.handle((_req, res) => json(res, 302, {}, { location: `${internal.origin}/admin` }))

@@ -24,6 +24,7 @@ const echo = () =>
 const last = () => server.requests[server.requests.length - 1]!
 
 describe('request bodies', () => {
+  // docs/packs/http.md: "The body type sets `Content-Type` (`application/json`"
   it('json', async () => {
     echo()
     await http.post.execute({ url: '/items', body: { type: 'json', data: { a: 1, b: [true, null, 'x'] } } })
@@ -32,6 +33,7 @@ describe('request bodies', () => {
     expect(JSON.parse(last().body.toString())).toEqual({ a: 1, b: [true, null, 'x'] })
   })
 
+  // docs/packs/http.md: "`{ type: 'form', data: { k: v \| v[] } }`"
   it('form, with repeated keys', async () => {
     echo()
     await http.put.execute({ url: '/form', body: { type: 'form', data: { name: 'Jane Doe', tag: ['a', 'b'], n: 2, ok: false } } })
@@ -39,6 +41,7 @@ describe('request bodies', () => {
     expect(last().body.toString()).toBe('name=Jane+Doe&tag=a&tag=b&n=2&ok=false')
   })
 
+  // docs/packs/http.md: "`{ type: 'text', data, contentType? }`"
   it('text, with its own content type', async () => {
     echo()
     await http.patch.execute({ url: '/t', body: { type: 'text', data: 'héllo', contentType: 'text/markdown' } })
@@ -48,6 +51,7 @@ describe('request bodies', () => {
     expect(last().headers['content-type']).toBe('text/plain; charset=utf-8')
   })
 
+  // docs/packs/http.md: "`{ type: 'base64', data, contentType? }`"
   it('binary from base64, byte for byte', async () => {
     echo()
     const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i))
@@ -56,6 +60,7 @@ describe('request bodies', () => {
     expect(last().body.equals(bytes)).toBe(true)
   })
 
+  // docs/packs/http.md: "unless the input headers set one"
   it('an input content-type header wins over the body type', async () => {
     echo()
     await http.post.execute({ url: '/x', headers: { 'Content-Type': 'application/vnd.api+json' }, body: { type: 'json', data: {} } })
@@ -64,6 +69,7 @@ describe('request bodies', () => {
 })
 
 describe('url, query and headers', () => {
+  // docs/packs/http.md: "Query parameters of `baseUrl` come first, then the URL's, then `query`"
   it('appends relative urls to baseUrl, keeps its query, then adds query parameters', async () => {
     echo()
     const out = await http.get.execute({ url: '/users/7?x=1', query: { q: 'a b', tag: ['p', 'q'], skip: null, n: 3, on: true } })
@@ -71,18 +77,21 @@ describe('url, query and headers', () => {
     expect(out.url).toBe(`${server.origin}/v1/users/7?tenant=t1&x=1&q=a+b&tag=p&tag=q&n=3&on=true`)
   })
 
+  // docs/packs/http.md: "absolute `http(s)` URL, or a path appended to `baseUrl`"
   it('uses absolute urls as they are', async () => {
     echo()
     await http.get.execute({ url: `${server.origin}/abs`, query: { a: 1 } })
     expect(last().url).toBe('/abs?a=1')
   })
 
+  // docs/packs/http.md: "they override the default headers of the same name, in any case"
   it('merges default and input headers, input winning in any case', async () => {
     echo()
     await http.get.execute({ url: '/h', headers: { 'x-over': 'input', 'X-Custom': 'c' } })
     expect(last().headers).toMatchObject({ 'x-default': 'd', 'x-over': 'input', 'x-custom': 'c' })
   })
 
+  // docs/packs/http.md: "`true` for every response header, or a list of names"
   it('returns headers only when asked: all, or the ones named; repeated ones as a list', async () => {
     server.handle((_req, res) => {
       res.setHeader('set-cookie', ['a=1', 'b=2'])
@@ -106,6 +115,7 @@ describe('response types', () => {
       res.end(body)
     })
 
+  // docs/packs/http.md: "`auto` (from the content type; UTF-8 is sniffed when there is none)"
   it('auto: json, text, binary, sniffed text, empty', async () => {
     reply('application/problem+json', '{"a":[1]}')
     expect(await http.get.execute({ url: '/' })).toMatchObject({ status: 200, bodyType: 'json', body: { a: [1] }, redirects: 0 })
@@ -123,6 +133,7 @@ describe('response types', () => {
     expect(await http.delete.execute({ url: '/' })).toMatchObject({ status: 204, bodyType: 'empty', body: null })
   })
 
+  // docs/packs/http.md: "`json`, `text`, `base64` (binary) or `auto`"
   it('json, text and base64 as asked, whatever the content type', async () => {
     reply('text/plain', '{"n":1}')
     expect(await http.get.execute({ url: '/', responseType: 'json' })).toMatchObject({ bodyType: 'json', body: { n: 1 } })
@@ -137,6 +148,7 @@ describe('response types', () => {
     expect((await http.get.execute({ url: '/' })).body).toBe('café')
   })
 
+  // docs/packs/http.md: "empty: HEAD, 204, 304, or no bytes"
   it('a HEAD response has no body', async () => {
     reply('text/plain', 'ignored')
     expect(await http.head.execute({ url: '/', includeHeaders: ['content-type'] })).toMatchObject({
@@ -147,6 +159,7 @@ describe('response types', () => {
     })
   })
 
+  // docs/packs/http.md: "SSRF refusal, too many redirects, body too large, invalid JSON"
   it('a body that is not JSON when JSON was asked fails without retry', async () => {
     reply('application/json', '{not json')
     await expect(http.get.execute({ url: '/', responseType: 'json' })).rejects.toThrow(/is not valid JSON/)
@@ -161,6 +174,7 @@ describe('input validation', () => {
     expect(err.message).toMatch(message)
   }
 
+  // docs/packs/http.md: "Refused with a `ValidationError` before anything is sent"
   it('refuses bad urls, reserved headers, bodies on GET and bad base64, before sending anything', async () => {
     const before = server.requests.length
     await refused({ url: 'ftp://example.com/x' }, 'url', /only http and https/)
@@ -175,6 +189,7 @@ describe('input validation', () => {
     expect(server.requests.length).toBe(before)
   })
 
+  // docs/packs/http.md: "a relative URL without `baseUrl`"
   it('refuses a relative url without baseUrl', async () => {
     const bare = httpActions({ allow: ['127.0.0.1'] })
     const err = await bare.get.execute({ url: '/x' }).catch((e) => e)

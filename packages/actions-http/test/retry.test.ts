@@ -32,6 +32,7 @@ const sequence = (statuses: number[], headers: Record<string, string> = {}) => {
 }
 
 describe('retries', () => {
+  // docs/packs/http.md: "408, 425, 429, 5xx | retried"
   it('retries 503 on GET and counts the attempts', async () => {
     const count = sequence([503, 503])
     const out = await make().get.execute({ url: '/flaky' })
@@ -39,12 +40,14 @@ describe('retries', () => {
     expect(count()).toBe(3)
   })
 
+  // docs/packs/http.md: "408, 425, 429, 5xx | retried"
   it.each([408, 425, 429, 500, 502, 504])('retries %i on idempotent methods', async (status) => {
     const count = sequence([status])
     await expect(make().put.execute({ url: '/x', body: { type: 'json', data: 1 } })).resolves.toMatchObject({ status: 200 })
     expect(count()).toBe(2)
   })
 
+  // docs/packs/http.md: "`httpStatusOf(err)` finds the status through `ActionFailedError` and `cause` chains"
   it('gives up after the policy and keeps the status reachable', async () => {
     const count = sequence([503, 503, 503, 503, 503])
     const err = await make()
@@ -57,6 +60,7 @@ describe('retries', () => {
     expect(count()).toBe(4)
   })
 
+  // docs/packs/http.md: "other 4xx | `NonRetryableError`"
   it('404 is a NonRetryableError with the status, tried once', async () => {
     server.handle((_req, res) => json(res, 404, { error: 'no such user' }))
     const before = server.requests.length
@@ -70,6 +74,7 @@ describe('retries', () => {
     expect(server.requests.length - before).toBe(1)
   })
 
+  // docs/packs/http.md: "`body`, the first KiB of the response, redacted"
   it('keeps 1 KiB of a large error body and drops the rest', async () => {
     server.handle((_req, res) => json(res, 400, { detail: 'y'.repeat(10_000) }))
     const err = await make()
@@ -80,6 +85,7 @@ describe('retries', () => {
     expect(err.cause.body.startsWith('{"detail":"yyy')).toBe(true)
   })
 
+  // docs/packs/http.md: "connection refused, DNS failure, connect timeout (nothing was sent) | retried | retried"
   it('a failed connection (nothing sent) is retried for any method', async () => {
     const gone = await startServer()
     await gone.close()
@@ -90,6 +96,7 @@ describe('retries', () => {
     expect(err.cause.code).toBe('ECONNREFUSED')
   })
 
+  // docs/packs/http.md: "connection reset, headers or body timeout, `timeouts.total` | retried … | `NonRetryableError`"
   it('a connection dropped after sending is retried on GET, not on POST without a key', async () => {
     const start = server.requests.length
     server.handle((req, res) => (server.requests.length - start === 1 ? req.socket.destroy() : res.end('ok')))
@@ -106,6 +113,7 @@ describe('retries', () => {
 })
 
 describe('Retry-After', () => {
+  // docs/packs/http.md: "`Retry-After` (delay in seconds, or an HTTP date) becomes `RetryAfterError(ms)`"
   it('429 with Retry-After in seconds throws RetryAfterError with that many ms', async () => {
     sequence([429], { 'retry-after': '7' })
     const err = await make()
@@ -116,6 +124,7 @@ describe('Retry-After', () => {
     expect(httpStatusOf(err)).toBe(429)
   })
 
+  // docs/packs/http.md: "`Retry-After` (delay in seconds, or an HTTP date) becomes `RetryAfterError(ms)`"
   it('an HTTP date becomes the ms until then', async () => {
     sequence([503], { 'retry-after': new Date(Date.now() + 5000).toUTCString() })
     const err = await make()
@@ -126,6 +135,7 @@ describe('Retry-After', () => {
     expect(err.retryAfterMs).toBeLessThanOrEqual(5000)
   })
 
+  // docs/packs/http.md: "Standalone, `execute` sleeps it."
   it('is waited for by the retry loop', async () => {
     const count = sequence([429, 429], { 'retry-after': '0' })
     await expect(make({ retry: { retries: 2, minTimeout: 60_000 } }).get.execute({ url: '/' })).resolves.toMatchObject({ status: 200 })
@@ -144,6 +154,7 @@ describe('Retry-After', () => {
 })
 
 describe('idempotency keys', () => {
+  // docs/packs/http.md: "408, 425, 429, 5xx … | `NonRetryableError`"
   it('POST is not retried without an idempotency key', async () => {
     const count = sequence([503, 503])
     const err = await make()
@@ -155,6 +166,7 @@ describe('idempotency keys', () => {
     expect(server.requests.at(-1)?.headers['idempotency-key']).toBeUndefined()
   })
 
+  // docs/packs/http.md: "Only then is a POST retried after it may have reached the server"
   it('POST with the key is retried, the key being ctx.idempotencyKey on every attempt', async () => {
     const count = sequence([503, 500])
     const http = make({ sendIdempotencyKey: true })
@@ -168,6 +180,7 @@ describe('idempotency keys', () => {
     ])
   })
 
+  // docs/packs/http.md: "the same on every attempt of the step"
   it('a fresh key per call standalone, stable across its attempts; per-request switch and header name', async () => {
     const count = sequence([503])
     const http = make({ idempotencyHeader: 'X-Request-Id' })
@@ -178,12 +191,14 @@ describe('idempotency keys', () => {
     expect(second).toBe(first)
   })
 
+  // docs/packs/http.md: "A key header you set yourself in `headers` counts too."
   it('a key header set by the caller also makes the request retry-safe', async () => {
     const count = sequence([502])
     await make().post.execute({ url: '/a', headers: { 'Idempotency-Key': 'mine' } })
     expect(count()).toBe(2)
   })
 
+  // docs/packs/http.md: "the input's `idempotencyKey` overrides per request"
   it('input idempotencyKey: false turns the option off for one request', async () => {
     const count = sequence([503])
     await expect(make({ sendIdempotencyKey: true }).post.execute({ url: '/a', idempotencyKey: false })).rejects.toBeInstanceOf(
@@ -194,6 +209,7 @@ describe('idempotency keys', () => {
 })
 
 describe('timeouts and size limits', () => {
+  // docs/packs/http.md: "`timeouts.total` | `60_000` | the whole attempt"
   it('a server that never answers: the total timeout aborts the attempt with a TimeoutError', async () => {
     server.handle(() => {})
     const started = Date.now()
@@ -205,6 +221,7 @@ describe('timeouts and size limits', () => {
     expect(Date.now() - started).toBeLessThan(2000)
   })
 
+  // docs/packs/http.md: "`timeouts.headers` | `30_000` | from sending the request to the response headers"
   it('headers timeout', async () => {
     server.handle(() => {})
     const err = await make({ retry: false, timeouts: { headers: 100 } })
@@ -215,6 +232,7 @@ describe('timeouts and size limits', () => {
     expect(err.message).toMatch(/no response headers within 100 ms/)
   })
 
+  // docs/packs/http.md: "connection reset, headers or body timeout, `timeouts.total` | retried (`TimeoutError` for timeouts) | `NonRetryableError`"
   it('headers timeout on a POST without a key is not retried', async () => {
     server.handle(() => {})
     const before = server.requests.length
@@ -226,6 +244,7 @@ describe('timeouts and size limits', () => {
     expect(server.requests.length - before).toBe(1)
   })
 
+  // docs/packs/http.md: "`timeouts.body` | `30_000` | longest silence between two body chunks"
   it('body timeout: the body stalls', async () => {
     server.handle((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' })
@@ -245,6 +264,7 @@ describe('timeouts and size limits', () => {
     await expect(make({ retry: false }).get.execute({ url: '/hang' }, { signal: controller.signal })).rejects.toThrow('caller gave up')
   })
 
+  // docs/packs/http.md: "larger bodies fail with `SizeLimitError` (not retried)"
   it('maxResponseBytes: a declared or streamed body above it fails with SizeLimitError, without retry', async () => {
     const http = make({ maxResponseBytes: 1000 })
     server.handle((_req, res) => res.end('x'.repeat(1000)))
