@@ -1,0 +1,2 @@
+export type { PostgresConnection, PostgresStoreOptions } from './options.js'
+export { postgresStore } from './postgres-store.js'

@@ -1,0 +1,148 @@
+/**
+ * The store's tables and its batch function, as versioned migrations, and the SQL of every call.
+ *
+ * Names are quoted identifiers in the schema the user picked (default `public`). Objects carry a
+ * version suffix when their shape matters to running code (`do_batch_v1`): a later migration adds
+ * `do_batch_v2` beside it, so processes of the old release keep working during a rolling deploy.
+ */
+
+/** `"name"`, with `"` doubled. */
+export const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`
+
+/** One migration: applied once per schema, in version order, inside the migration transaction. */
+export interface Migration {
+  version: number
+  name: string
+  sql: (schema: string) => string
+}
+
+/**
+ * The batch function. Its arguments are parallel arrays, one element per distinct key of each batch
+ * (built by `batch-plan.ts`): segment, batch number, encoded key, the live version the batch's
+ * conditions require (-1: none), what to write (0 nothing, 1 set at live version + n, 2 set at
+ * version n, 3 delete), n, value and expiry.
+ *
+ * 1. Locks: a transaction-level advisory lock per distinct key, in sorted order (so two batches can
+ *    never deadlock), under a shared lock on the namespace; a group with more than 256 distinct keys
+ *    takes the namespace lock exclusively instead, so a huge batch never fills the lock table.
+ *    Every write holds its key's lock, so a batch's check of an absent key holds until it commits:
+ *    batches are serializable against each other, not only against writers of existing rows.
+ * 2. Per segment (batches of one segment touch disjoint keys; segments apply in order, so a later
+ *    batch sees the writes of an earlier one), one statement reads every key's live version, and
+ *    writes the final state of each key of each batch whose conditions all hold, in the same
+ *    statement (data-modifying CTEs). A batch whose conditions fail writes nothing.
+ * 3. Returns the live version each row found, comma-separated, in row order: the client replays
+ *    each batch's ops against them to know its result (`versions` or the first failing condition).
+ *
+ * Runs in the caller's statement, so it needs READ COMMITTED (each statement below then sees what
+ * the lock holders before it committed); it refuses any other isolation level.
+ */
+const batchFunction = (s: string) => `
+CREATE FUNCTION ${s}.do_batch_v1(
+  p_ns text, p_seg int[], p_batch int[], p_key text[], p_req bigint[], p_kind smallint[], p_n bigint[], p_val text[], p_exp float8[]
+) RETURNS text LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+  v_now float8 := extract(epoch FROM clock_timestamp()) * 1000;
+  v_seed bigint := hashtext(p_ns);
+  v_keys int;
+  v_out bigint[] := '{}';
+  v_part bigint[];
+  v_ord bigint[];
+  v_segments int := coalesce(p_seg[array_length(p_seg, 1)], 0);
+BEGIN
+  IF current_setting('transaction_isolation') <> 'read committed' THEN
+    RAISE EXCEPTION 'do-sdk: the store needs READ COMMITTED, this transaction is %', current_setting('transaction_isolation')
+      USING ERRCODE = '0A000';
+  END IF;
+  SELECT count(DISTINCT k) INTO v_keys FROM unnest(p_key) AS k;
+  IF v_keys > 256 THEN
+    PERFORM pg_advisory_xact_lock(hashtextextended('do-sdk:ns:' || p_ns, 0));
+  ELSE
+    PERFORM pg_advisory_xact_lock_shared(hashtextextended('do-sdk:ns:' || p_ns, 0));
+    PERFORM pg_advisory_xact_lock(l.h)
+      FROM (SELECT DISTINCT hashtextextended(k, v_seed) AS h FROM unnest(p_key) AS k ORDER BY 1) AS l;
+  END IF;
+  v_out := array_fill(0::bigint, ARRAY[coalesce(array_length(p_key, 1), 0)]);
+  FOR seg IN 0..v_segments LOOP
+    WITH r AS (
+      SELECT u.i, u.b, u.k, u.q, u.kind, u.n, u.val, u.exp, coalesce(e.version, 0) AS v
+      FROM unnest(p_seg, p_batch, p_key, p_req, p_kind, p_n, p_val, p_exp) WITH ORDINALITY AS u(s, b, k, q, kind, n, val, exp, i)
+      LEFT JOIN ${s}.do_entries AS e
+        ON e.ns = p_ns AND e.key = u.k AND (e.expires_at IS NULL OR e.expires_at > v_now)
+      WHERE u.s = seg
+    ),
+    b AS (SELECT r.*, count(*) FILTER (WHERE r.q >= 0 AND r.q <> r.v) OVER (PARTITION BY r.b) AS bad FROM r),
+    ok AS (SELECT * FROM b WHERE bad = 0 AND kind > 0),
+    up AS (
+      INSERT INTO ${s}.do_entries AS e (ns, key, value, version, expires_at)
+      SELECT p_ns, ok.k, ok.val, CASE WHEN ok.kind = 1 THEN ok.v + ok.n ELSE ok.n END, ok.exp
+      FROM ok WHERE ok.kind IN (1, 2)
+      ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, version = excluded.version, expires_at = excluded.expires_at
+    ),
+    del AS (DELETE FROM ${s}.do_entries AS e USING ok WHERE ok.kind = 3 AND e.ns = p_ns AND e.key = ok.k)
+    SELECT array_agg(r.i ORDER BY r.i), array_agg(r.v ORDER BY r.i) INTO v_ord, v_part FROM r;
+    IF v_ord IS NOT NULL THEN
+      FOR j IN 1..array_length(v_ord, 1) LOOP
+        v_out[v_ord[j]] := v_part[j];
+      END LOOP;
+    END IF;
+  END LOOP;
+  RETURN array_to_string(v_out, ',');
+END
+$fn$`
+
+/** Every migration, in order. Never edit one that shipped: add the next. */
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'entries table, expiry index, batch function',
+    sql: (s) => `
+CREATE TABLE ${s}.do_entries (
+  ns text COLLATE "C" NOT NULL,
+  key text COLLATE "C" NOT NULL,
+  value text NOT NULL,
+  version bigint NOT NULL,
+  expires_at float8,
+  PRIMARY KEY (ns, key)
+) WITH (fillfactor = 90);
+CREATE INDEX do_entries_expiry ON ${s}.do_entries (ns, expires_at) WHERE expires_at IS NOT NULL;
+${batchFunction(s)};`,
+  },
+]
+
+/** The latest schema version this release needs. */
+export const SCHEMA_VERSION = (MIGRATIONS[MIGRATIONS.length - 1] as Migration).version
+
+/** The SQL of every call, for one schema. `$1` is always the namespace. */
+export const statements = (s: string) => {
+  const table = `${s}.do_entries`
+  const live = '(expires_at IS NULL OR expires_at > extract(epoch FROM clock_timestamp()) * 1000)'
+  const columns = 'key, value, version, expires_at'
+  const list = (upper: boolean, reverse: boolean) =>
+    `SELECT ${columns} FROM ${table} WHERE ns = $1 AND key >= $2${upper ? ' AND key < $4' : ''} AND ${live}
+     ORDER BY key ${reverse ? 'DESC' : 'ASC'} LIMIT $3`
+  return {
+    get: `SELECT value, version, expires_at FROM ${table} WHERE ns = $1 AND key = $2 AND ${live}`,
+    getMany: `SELECT ${columns} FROM ${table} WHERE ns = $1 AND key = ANY($2::text[]) AND ${live}`,
+    /** `[upper bound given][reverse]`: four fixed texts, so each can be a prepared statement. */
+    list: [
+      [list(false, false), list(false, true)],
+      [list(true, false), list(true, true)],
+    ] as const,
+    count: [
+      `SELECT count(*)::float8 AS n FROM ${table} WHERE ns = $1 AND key >= $2 AND ${live}`,
+      `SELECT count(*)::float8 AS n FROM ${table} WHERE ns = $1 AND key >= $2 AND key < $3 AND ${live}`,
+    ] as const,
+    batch: `SELECT ${s}.do_batch_v1($1, $2::int[], $3::int[], $4::text[], $5::bigint[], $6::smallint[], $7::bigint[], $8::text[], $9::float8[]) AS v`,
+    now: 'SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now',
+    notify: 'SELECT pg_notify($1, $2)',
+    /** Deletes up to `$2` expired rows of the namespace; rows another transaction holds are left for the next round. */
+    sweep: `DELETE FROM ${table} WHERE ns = $1 AND key IN (
+      SELECT key FROM ${table} WHERE ns = $1 AND expires_at <= extract(epoch FROM clock_timestamp()) * 1000
+      LIMIT $2 FOR UPDATE SKIP LOCKED) AND expires_at <= extract(epoch FROM clock_timestamp()) * 1000`,
+    /** The schema version, or an error `42P01` when the migrations table does not exist yet. */
+    schemaVersion: `SELECT coalesce(max(version), 0) AS v FROM ${s}.do_migrations`,
+  }
+}
+
+export type Statements = ReturnType<typeof statements>
