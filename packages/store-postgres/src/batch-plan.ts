@@ -55,7 +55,9 @@ const checkOp = (op: WriteOp) => {
   if (op.op === 'set' && typeof op.value !== 'string')
     throw new InvalidArgumentError(`[do-sdk] [${NAME}] The value of ${JSON.stringify(op.key)} must be a string (core encodes values).`)
   if (op.ifVersion !== undefined && !(Number.isInteger(op.ifVersion) && op.ifVersion >= 0))
-    throw new InvalidArgumentError(`[do-sdk] [${NAME}] ifVersion of ${JSON.stringify(op.key)} must be an integer >= 0, got ${op.ifVersion}.`)
+    throw new InvalidArgumentError(
+      `[do-sdk] [${NAME}] ifVersion of ${JSON.stringify(op.key)} must be an integer >= 0, got ${op.ifVersion}.`,
+    )
 }
 
 /**

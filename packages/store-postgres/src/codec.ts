@@ -15,7 +15,12 @@ import type { ListOptions } from '@do-sdk/core'
  * `p` exactly when `encode(s)` starts with `encode(p)`) and code point order (the column's `"C"`
  * collation), except that a lone surrogate sorts low: `list` ranges stay exact.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 and U+0001 are exactly what the code escapes
 const SPECIAL = /[\u0000\u0001\ud800-\udfff]/u
+// biome-ignore lint/suspicious/noControlCharactersInRegex: as above
+const SPECIAL_ALL = /[\u0000\u0001\ud800-\udfff]/gu
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the escape sequences start with U+0001
+const ESCAPED = /\u0001(?:\u0001|\u0002|\u0003([0-9a-f]{4}))/g
 
 const escapeChar = (c: string) => {
   if (c === '\u0000') return '\u0001\u0001'
@@ -24,13 +29,13 @@ const escapeChar = (c: string) => {
 }
 
 /** A string as stored (see above). Most strings have nothing to escape and are returned as they are. */
-export const encode = (s: string): string => (SPECIAL.test(s) ? s.replace(/[\u0000\u0001\ud800-\udfff]/gu, escapeChar) : s)
+export const encode = (s: string): string => (SPECIAL.test(s) ? s.replace(SPECIAL_ALL, escapeChar) : s)
 
 /** The inverse of {@link encode}. */
 export const decode = (s: string): string =>
   s.indexOf('\u0001') === -1
     ? s
-    : s.replace(/\u0001(?:\u0001|\u0002|\u0003([0-9a-f]{4}))/g, (m, hex?: string) =>
+    : s.replace(ESCAPED, (m, hex?: string) =>
         hex ? String.fromCharCode(Number.parseInt(hex, 16)) : m === '\u0001\u0001' ? '\u0000' : '\u0001',
       )
 

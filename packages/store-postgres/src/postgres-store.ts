@@ -207,7 +207,10 @@ export const postgresStore = (connection: PostgresConnection, options: PostgresS
     async publish(ch, message) {
       const payload = payloadOf(ch, message)
       if (Buffer.byteLength(payload) > MAX_PAYLOAD) {
-        fail(`publish on ${JSON.stringify(ch)}`, new Error(`the message is too large for NOTIFY (at most ${MAX_PAYLOAD} bytes with its channel)`))
+        fail(
+          `publish on ${JSON.stringify(ch)}`,
+          new Error(`the message is too large for NOTIFY (at most ${MAX_PAYLOAD} bytes with its channel)`),
+        )
       }
       await query(() => `publish on ${JSON.stringify(ch)}`, sql.notify, [channel, payload])
     },
