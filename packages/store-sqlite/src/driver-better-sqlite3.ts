@@ -3,8 +3,10 @@ import type { Statement } from 'better-sqlite3'
 import { keysToRead, planBatch } from './batch-plan.js'
 import type { ConnectionOptions, SqlDriver } from './drivers.js'
 import { isBusy, pragmas, retryBusy } from './drivers.js'
+import type { BetterSqlite3Constructor, Importer } from './loaders.js'
+import { loadBetterSqlite3, newBetterSqlite3 } from './loaders.js'
 import type { Row } from './sql.js'
-import { BUMP, DELETE_ONE, PUT, SELECT_VERSION } from './sql.js'
+import { BUMP, DELETE_ONE, PUT, SELECT_VERSION, SWEEP } from './sql.js'
 
 /** A batch waiting for the next group commit. */
 interface Pending {
@@ -25,10 +27,19 @@ interface Pending {
  * them all, and writes only then, so a failed condition writes nothing and needs no savepoint. Only
  * an SQL error can stop a batch midway: then the whole transaction rolls back and the group runs
  * again with a savepoint per batch, so that the failing batch rolls back alone.
+ *
+ * Locks: the connection never waits inside SQLite (`timeout: 0`, which would block the event loop);
+ * a group that meets another process's lock is retried asynchronously (`retryBusy`), and batches
+ * arriving meanwhile queue up and commit, in order, as the next group once it is through.
+ *
+ * `importer` loads better-sqlite3 (tests pass another to play a broken install).
  */
-export const openBetterSqlite3 = async (o: ConnectionOptions): Promise<SqlDriver> => {
-  const { default: Database } = await import('better-sqlite3')
-  const db = new Database(o.path, { timeout: o.busyTimeoutMs })
+export const openBetterSqlite3 = async (
+  o: ConnectionOptions,
+  importer?: Importer<{ default: BetterSqlite3Constructor }>,
+): Promise<SqlDriver> => {
+  const Database = await loadBetterSqlite3(importer)
+  const db = newBetterSqlite3(Database, o.path, { timeout: 0 })
   try {
     for (const sql of pragmas(o)) await retryBusy(() => db.prepare(sql).run(), o.busyTimeoutMs)
   } catch (error) {
@@ -49,6 +60,7 @@ export const openBetterSqlite3 = async (o: ConnectionOptions): Promise<SqlDriver
   const put = db.prepare<[string, string, string, number, number | null]>(PUT)
   const bump = db.prepare<[string, string, string, number | null, number], number>(BUMP).pluck()
   const remove = db.prepare<[string, string]>(DELETE_ONE)
+  const sweep = db.prepare<[number, number]>(SWEEP)
 
   /** One batch, inside the caller's transaction. */
   const apply = (ns: string, ops: WriteOp[]): BatchResult => {
@@ -90,29 +102,37 @@ export const openBetterSqlite3 = async (o: ConnectionOptions): Promise<SqlDriver
   }
 
   let queue: Pending[] = []
-  const flush = () => {
+  /** A group is scheduled or committing: later batches wait for the next group, so groups commit in order. */
+  let flushing = false
+  const flush = async () => {
     const items = queue
     queue = []
-    retryBusy(() => commit(items), o.busyTimeoutMs).then(
-      () => {
-        for (const item of items) {
-          if (item.error === undefined) item.resolve(item.result as BatchResult)
-          else item.reject(item.error)
-        }
-      },
-      (error) => {
-        for (const item of items) item.reject(error)
-      },
-    )
+    try {
+      await retryBusy(() => commit(items), o.busyTimeoutMs)
+      for (const item of items) {
+        if (item.error === undefined) item.resolve(item.result as BatchResult)
+        else item.reject(item.error)
+      }
+    } catch (error) {
+      for (const item of items) item.reject(error)
+    }
+    // Batches that arrived while this group waited for a lock form the next group.
+    if (queue.length > 0) setImmediate(flush)
+    else flushing = false
   }
   return {
     name: 'better-sqlite3',
     query: async (sql, params) => retryBusy(() => prepared(sql).all(...params) as Row[], o.busyTimeoutMs),
     batch: (ns, ops) =>
       new Promise<BatchResult>((resolve, reject) => {
-        if (queue.length === 0) setImmediate(flush)
         queue.push({ ns, ops, resolve, reject })
+        if (!flushing) {
+          // The batches of this event-loop turn form the group: commit them on the next turn.
+          flushing = true
+          setImmediate(flush)
+        }
       }),
+    sweep: async (now, limit) => sweep.run(now, limit).changes,
     close: async () => {
       if (db.open) db.close()
     },

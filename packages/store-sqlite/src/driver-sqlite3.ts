@@ -1,25 +1,27 @@
 import type { BatchResult, WriteOp } from '@do-sdk/core'
+import { promiseLock } from '@do-sdk/core'
 import { keysToRead, planBatch } from './batch-plan.js'
 import type { ConnectionOptions, SqlDriver } from './drivers.js'
 import { pragmas, retryBusy } from './drivers.js'
+import type { Importer, KeyvSqliteModule } from './loaders.js'
+import { loadKeyvSqlite } from './loaders.js'
 import type { Row } from './sql.js'
-import { BUMP, chunks, DELETE_ONE, PUT, SELECT_VERSION, selectIn } from './sql.js'
+import { BUMP, chunks, DELETE_ONE, PUT, SELECT_VERSION, SWEEP, selectIn } from './sql.js'
 
 /**
- * sqlite3 through `@keyv/sqlite`'s own connection (its `query`). Calls are asynchronous, so a lock
- * keeps anything else off the connection while a transaction is open.
+ * sqlite3 through `@keyv/sqlite`'s own connection (its `query`), loaded only when this driver is
+ * chosen (`importer` replaces the import in tests). Calls are asynchronous, so a lock keeps
+ * anything else off the connection while a transaction is open. Like the better-sqlite3 driver it
+ * never lets SQLite wait for a lock (`busy_timeout = 0`): a BUSY transaction is rolled back and
+ * tried again after a jittered pause.
  */
-export const openSqlite3 = async (o: ConnectionOptions): Promise<SqlDriver> => {
-  const { KeyvSqlite } = await import('@keyv/sqlite')
-  const adapter = new KeyvSqlite({ uri: `sqlite://${o.path}`, busyTimeout: o.busyTimeoutMs })
+export const openSqlite3 = async (o: ConnectionOptions, importer?: Importer<KeyvSqliteModule>): Promise<SqlDriver> => {
+  const { KeyvSqlite } = await loadKeyvSqlite(importer)
+  // No busyTimeout: the `busy_timeout = 0` pragma and retryBusy handle locks, as with better-sqlite3.
+  const adapter = new KeyvSqlite({ uri: `sqlite://${o.path}` })
   adapter.on('error', () => {}) // Errors reach us as rejected queries; an unheard 'error' event would throw.
   const q = (sql: string, params: unknown[] = []) => adapter.query(sql, params) as Promise<Row[]>
-  let tail: Promise<unknown> = Promise.resolve()
-  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = tail.then(fn, fn)
-    tail = run.catch(() => {})
-    return run
-  }
+  const exclusive = promiseLock()
   try {
     for (const sql of pragmas(o)) await retryBusy(() => q(sql), o.busyTimeoutMs)
   } catch (error) {
@@ -57,21 +59,28 @@ export const openSqlite3 = async (o: ConnectionOptions): Promise<SqlDriver> => {
     return { ok: true, versions }
   }
 
+  /** One batch in one transaction, holding the connection from BEGIN to COMMIT or ROLLBACK. */
+  const transaction = (ns: string, ops: WriteOp[]) =>
+    exclusive(async () => {
+      await q('BEGIN IMMEDIATE')
+      try {
+        const result = await apply(ns, ops)
+        await q('COMMIT')
+        return result
+      } catch (error) {
+        await q('ROLLBACK').catch(() => {})
+        throw error
+      }
+    })
+  // Batches run one after the other, in call order; while one waits for another process's lock
+  // (between its attempts, outside `exclusive`), reads still get the connection.
+  const writes = promiseLock()
+
   return {
     name: 'sqlite3',
-    query: (sql, params) => exclusive(() => retryBusy(() => q(sql, params), o.busyTimeoutMs)),
-    batch: (ns, ops) =>
-      exclusive(async () => {
-        await retryBusy(() => q('BEGIN IMMEDIATE'), o.busyTimeoutMs)
-        try {
-          const result = await apply(ns, ops)
-          await q('COMMIT')
-          return result
-        } catch (error) {
-          await q('ROLLBACK').catch(() => {})
-          throw error
-        }
-      }),
+    query: (sql, params) => retryBusy(() => exclusive(() => q(sql, params)), o.busyTimeoutMs),
+    batch: (ns, ops) => writes(() => retryBusy(() => transaction(ns, ops), o.busyTimeoutMs)),
+    sweep: (now, limit) => exclusive(async () => (await q(`${SWEEP} RETURNING 1`, [now, limit])).length),
     close: () => exclusive(() => adapter.close()),
   }
 }

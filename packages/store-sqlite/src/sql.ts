@@ -1,4 +1,5 @@
 import type { ListOptions } from '@do-sdk/core'
+import { compareCodePoints, prefixEnd } from '@do-sdk/core'
 
 /** Our table. Namespace is a column, so no name can reach another namespace's rows. */
 export const TABLE = 'do_entries'
@@ -11,6 +12,23 @@ export const SCHEMA = `CREATE TABLE IF NOT EXISTS ${TABLE} (
   expires_at INTEGER,
   PRIMARY KEY (ns, key)
 )`
+
+/** The index the expiry sweeper and `count` read expired rows through. */
+export const EXPIRY_INDEX = 'do_entries_expiry'
+
+/**
+ * Added to files created before it (a migration that is safe to run by every process on every
+ * open: `IF NOT EXISTS`, and older versions of the adapter write through it without knowing it).
+ * Partial: rows without expiry, most of them, cost nothing in it.
+ */
+export const EXPIRY_INDEX_SCHEMA = `CREATE INDEX IF NOT EXISTS ${EXPIRY_INDEX} ON ${TABLE} (expires_at) WHERE expires_at IS NOT NULL`
+
+/** Rows one sweep statement deletes at most: a short write transaction, whoever waits behind it. */
+export const SWEEP_BATCH = 500
+
+/** `(now, limit)`: deletes up to `limit` expired rows of any namespace (expired rows are absent for every reader). */
+export const SWEEP = `DELETE FROM ${TABLE} WHERE rowid IN (
+  SELECT rowid FROM ${TABLE} INDEXED BY ${EXPIRY_INDEX} WHERE expires_at <= ? LIMIT ?)`
 
 export const SELECT_ONE = `SELECT key, value, version, expires_at FROM ${TABLE} WHERE ns = ? AND key = ?`
 export const DELETE_ONE = `DELETE FROM ${TABLE} WHERE ns = ? AND key = ?`
@@ -50,41 +68,15 @@ export const chunks = <T>(items: T[], size = CHUNK): T[][] => {
 }
 
 /**
- * The smallest string greater than every string that starts with `prefix`, in code point order
- * (which is SQLite's byte order on UTF-8 text); `undefined` when there is none. Lets `list` be an
- * index range scan instead of `LIKE`, which treats `%` and `_` as patterns.
- */
-export const prefixEnd = (prefix: string): string | undefined => {
-  const points = Array.from(prefix)
-  while (points.length > 0) {
-    const last = (points.pop() as string).codePointAt(0) as number
-    if (last < 0x10ffff) return points.join('') + String.fromCodePoint(last === 0xd7ff ? 0xe000 : last + 1)
-  }
-  return undefined
-}
-
-/** Compares strings in code point order, SQLite's (BINARY) order on UTF-8 text. */
-export const compareCodePoints = (a: string, b: string): number => {
-  const n = Math.min(a.length, b.length)
-  for (let i = 0; i < n; i++) {
-    const x = a.codePointAt(i) as number
-    const y = b.codePointAt(i) as number
-    if (x !== y) return x < y ? -1 : 1
-    if (x > 0xffff) i++
-  }
-  return a.length - b.length
-}
-
-/**
- * The `SELECT` of a `list` call and its parameters: a range scan of the primary key between one
- * lower and one upper bound. Only the tighter of two bounds is given: with both `key < end` and
- * `key < before`, SQLite bounds the index range by one of them and filters on the other, so
+ * The key range of a `list` or `count` call as `key > ?`/`key >= ?` and `key < ?` conditions and
+ * their parameters: one lower and one upper bound, the tighter of each pair. With both `key < end`
+ * and `key < before`, SQLite bounds the index range by one of them and filters on the other, so
  * listing due entries `before` now scanned every future entry up to the prefix's end (80 ms with
  * 1,000,000 sleeping runs, for no row).
  */
-export const listQuery = (ns: string, prefix: string, options: ListOptions, now: number): { sql: string; params: unknown[] } => {
-  const where = ['ns = ?', '(expires_at IS NULL OR expires_at > ?)']
-  const params: unknown[] = [ns, now]
+export const keyRange = (prefix: string, options: Pick<ListOptions, 'after' | 'before'>): { where: string[]; params: string[] } => {
+  const where: string[] = []
+  const params: string[] = []
   if (options.after !== undefined && compareCodePoints(options.after, prefix) >= 0) {
     where.push('key > ?')
     params.push(options.after)
@@ -98,10 +90,36 @@ export const listQuery = (ns: string, prefix: string, options: ListOptions, now:
     where.push('key < ?')
     params.push(upper)
   }
+  return { where, params }
+}
+
+/** The `SELECT` of a `list` call and its parameters: a range scan of the primary key (never `LIKE`). */
+export const listQuery = (ns: string, prefix: string, options: ListOptions, now: number): { sql: string; params: unknown[] } => {
+  const range = keyRange(prefix, options)
+  const where = ['ns = ?', '(expires_at IS NULL OR expires_at > ?)', ...range.where]
+  const params: unknown[] = [ns, now, ...range.params]
   let sql = `SELECT key, value, version, expires_at FROM ${TABLE} WHERE ${where.join(' AND ')} ORDER BY key ${options.reverse ? 'DESC' : 'ASC'}`
   if (options.limit !== undefined) {
     sql += ' LIMIT ?'
     params.push(Math.max(0, Math.floor(options.limit)))
   }
   return { sql, params }
+}
+
+/**
+ * The `SELECT` of a `count` call: the rows of the key range, counted in the primary key index
+ * alone (it holds `ns` and `key`, so no row is read), minus the expired rows of the range, found
+ * through the expiry index (only rows the sweeper has not deleted yet, usually none). One column, `n`.
+ */
+export const countQuery = (
+  ns: string,
+  prefix: string,
+  options: Pick<ListOptions, 'after' | 'before'>,
+  now: number,
+): { sql: string; params: unknown[] } => {
+  const range = keyRange(prefix, options)
+  const inRange = ['ns = ?', ...range.where].join(' AND ')
+  const sql = `SELECT (SELECT count(*) FROM ${TABLE} WHERE ${inRange})
+    - (SELECT count(*) FROM ${TABLE} INDEXED BY ${EXPIRY_INDEX} WHERE expires_at <= ? AND ${inRange}) AS n`
+  return { sql, params: [ns, ...range.params, now, ns, ...range.params] }
 }

@@ -1,6 +1,8 @@
 // The SQL of `list`: one lower and one upper bound, the tighter of each pair, in SQLite's order.
+
+import { compareCodePoints } from '@do-sdk/core'
 import { describe, expect, it } from 'vitest'
-import { compareCodePoints, listQuery } from '../src/sql.js'
+import { countQuery, listQuery } from '../src/sql.js'
 
 const bounds = (sql: string) => sql.match(/key [<>]=? \?/g)
 
@@ -21,6 +23,15 @@ describe('listQuery', () => {
     const { sql, params } = listQuery('', 'run/', { after: 'a' }, 0)
     expect(bounds(sql)).toEqual(['key >= ?', 'key < ?'])
     expect(params).toEqual(['', 0, 'run/', 'run0'])
+  })
+
+  it('count takes the same bounds as list, in both of its subqueries', () => {
+    const { sql, params } = countQuery('ns', 'due/', { before: 'due/0000000001000' }, 7)
+    expect(bounds(sql)).toEqual(['key >= ?', 'key < ?', 'key >= ?', 'key < ?'])
+    expect(params).toEqual(['ns', 'due/', 'due/0000000001000', 7, 'ns', 'due/', 'due/0000000001000'])
+    expect(sql).not.toMatch(/LIKE/i)
+    // An empty prefix has no upper bound.
+    expect(bounds(countQuery('', '', {}, 0).sql)).toEqual(['key >= ?', 'key >= ?'])
   })
 
   it('compares in code point order, as SQLite compares UTF-8 bytes', () => {
