@@ -28,8 +28,21 @@ export const addressInputSchema = z.union([
   z.object({ name: z.string().optional(), address: z.string() }).describe('A mailbox: { name?, address }'),
 ])
 
-const unquote = (name: string) =>
-  name.length >= 2 && name.startsWith('"') && name.endsWith('"') ? name.slice(1, -1).replace(/\\(.)/g, '$1') : name
+/** One RFC 5322 quoted string, the whole of it: `"Doe, Jane"`, `"say \"hi\""`. */
+const QUOTED_NAME = /^"((?:[^"\\]|\\.)*)"$/
+/**
+ * What an unquoted display name may not hold: the characters that start or separate another mailbox
+ * (`,` `;` `<` `>` `@` `:`) or a quoted part. `a@x.com, Bob <b@y.com>` is two mailboxes, and reading it as
+ * one named "a@x.com, Bob" would drop a recipient without a word.
+ */
+const NAME_SPECIALS = /[,;<>@:"]/
+
+/** The display name of a `name <address>` string, unquoted; `undefined` when it cannot be one mailbox's name. */
+const displayName = (raw: string): string | undefined => {
+  const quoted = QUOTED_NAME.exec(raw)
+  if (quoted) return (quoted[1] as string).replace(/\\(.)/g, '$1')
+  return NAME_SPECIALS.test(raw) ? undefined : raw
+}
 
 /** The first problem with an address, or `undefined` when it is fine. */
 const addressProblem = (address: string): string | undefined => {
@@ -68,7 +81,11 @@ export const parseAddress = (value: AddressInput, report: Report): EmailAddress 
   }
   const text = value.trim()
   const match = NAME_AND_ADDRESS.exec(text)
-  const name = match ? unquote(match[1].trim()) : ''
+  const name = match ? displayName(match[1].trim()) : ''
+  if (name === undefined) {
+    report('must be one mailbox: quote a display name that holds , ; < > @ : (use an array for several addresses)')
+    return undefined
+  }
   const address = match ? match[2].trim() : text
   const problem = addressProblem(address) ?? nameProblem(name)
   if (problem) {

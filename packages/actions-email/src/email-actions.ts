@@ -59,7 +59,11 @@ export const emailActions = (options: EmailActionsOptions): EmailActions => {
   const sendEmail = action.create({
     id,
     description: `Sends one email (${transport.provider} transport) and returns its message id and the accepted recipients.`,
-    input: sendEmailInputSchema({ allowedHeaders: allowedHeaderSet(resolved.allowedHeaders), defaultFrom: resolved.from !== undefined }),
+    input: sendEmailInputSchema({
+      allowedHeaders: allowedHeaderSet(resolved.allowedHeaders),
+      defaultFrom: resolved.from !== undefined,
+      provider: transport.provider,
+    }),
     output: sendEmailOutputSchema,
     retry: resolved.retry ?? DEFAULT_RETRY,
     timeout: resolved.timeout,

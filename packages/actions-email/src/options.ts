@@ -2,6 +2,7 @@ import { type Duration, InvalidArgumentError, type RetryOptions } from '@do-sdk/
 import { z } from 'zod'
 import { type AddressInput, addressInputSchema, type EmailAddress, parseAddress } from './address.js'
 import { reservedHeaderProblem } from './headers.js'
+import { refusingProtoKeys } from './keys.js'
 
 /** Send through an SMTP server with nodemailer (file and URL access are always disabled). */
 export interface SmtpTransportOptions {
@@ -149,7 +150,7 @@ const fail = (path: PropertyKey[], message: string): never => {
 /** Checks the options of `emailActions()`; throws an InvalidArgumentError naming the first bad option. */
 export const parseOptions = (options: EmailActionsOptions): ResolvedEmailOptions => {
   if (typeof options !== 'object' || options === null) fail([], 'emailActions() needs an options object with a transport')
-  const result = optionsSchema.safeParse(options)
+  const result = refusingProtoKeys(optionsSchema).safeParse(options)
   if (!result.success) {
     // Every issue, so that a misspelt key shows up next to the missing one it was meant to be.
     const [first, ...rest] = result.error.issues

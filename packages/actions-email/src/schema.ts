@@ -1,6 +1,8 @@
 import { z } from 'zod'
 import { addressInputSchema, type EmailAddress, HEADER_BREAK, HEADER_BREAK_MESSAGE, parseAddress } from './address.js'
+import type { EmailProvider } from './errors.js'
 import { headerNameProblem } from './headers.js'
+import { refusingProtoKeys } from './keys.js'
 
 /** A string bound for a header: no CR, LF or NUL, and a length cap. */
 const headerText = (max: number) =>
@@ -62,8 +64,37 @@ const attachmentSchema = z
     }
   })
 
-/** Everything `sendEmail` accepts; built per pack because the allowed headers and `from` depend on its options. */
-export const sendEmailInputSchema = (options: { allowedHeaders: ReadonlySet<string>; defaultFrom: boolean }) =>
+/** Postmark Metadata: 10 fields (one holds the idempotency key), names up to 20 characters, values up to 80. */
+export const POSTMARK_TAG_LIMITS = { tags: 9, name: 20, value: 80 } as const
+const POSTMARK_RESERVED_TAG = 'idempotency_key'
+
+/** Tags Postmark would refuse or that would overwrite the idempotency key: refused before sending. */
+const postmarkTagProblems = (tags: { name: string; value: string }[], ctx: z.core.$RefinementCtx) => {
+  if (tags.length > POSTMARK_TAG_LIMITS.tags) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tags'],
+      message: `at most ${POSTMARK_TAG_LIMITS.tags} on Postmark (its Metadata takes 10 fields, one is the idempotency key)`,
+    })
+  }
+  tags.forEach((tag, i) => {
+    if (tag.name === POSTMARK_RESERVED_TAG) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tags', i, 'name'],
+        message: `"${POSTMARK_RESERVED_TAG}" holds the idempotency key on Postmark`,
+      })
+    } else if (tag.name.length > POSTMARK_TAG_LIMITS.name) {
+      ctx.addIssue({ code: 'custom', path: ['tags', i, 'name'], message: `at most ${POSTMARK_TAG_LIMITS.name} characters on Postmark` })
+    }
+    if (tag.value.length > POSTMARK_TAG_LIMITS.value) {
+      ctx.addIssue({ code: 'custom', path: ['tags', i, 'value'], message: `at most ${POSTMARK_TAG_LIMITS.value} characters on Postmark` })
+    }
+  })
+}
+
+/** The fields `sendEmail` accepts; built per pack because the allowed headers and `from` depend on its options. */
+const inputObject = (options: { allowedHeaders: ReadonlySet<string>; defaultFrom: boolean; provider?: EmailProvider }) =>
   z
     .strictObject({
       /** Sender; defaults to the pack's `from` option. */
@@ -101,9 +132,17 @@ export const sendEmailInputSchema = (options: { allowedHeaders: ReadonlySet<stri
       if (!options.defaultFrom && input.from === undefined) {
         ctx.addIssue({ code: 'custom', message: 'is required (or set the from option of emailActions())', path: ['from'] })
       }
+      if (options.provider === 'postmark' && input.tags) postmarkTagProblems(input.tags, ctx)
     })
 
-export type SendEmailInputSchema = ReturnType<typeof sendEmailInputSchema>
+/**
+ * Everything `sendEmail` accepts. An own `__proto__` key anywhere is refused first (zod would drop it
+ * silently: a header named so would vanish).
+ */
+export const sendEmailInputSchema = (options: { allowedHeaders: ReadonlySet<string>; defaultFrom: boolean; provider?: EmailProvider }) =>
+  refusingProtoKeys(inputObject(options))
+
+export type SendEmailInputSchema = ReturnType<typeof inputObject>
 /** What callers pass to `sendEmail`. */
 export type SendEmailInput = z.input<SendEmailInputSchema>
 /** The input after validation: addresses normalized to `{ name?, address }`. */

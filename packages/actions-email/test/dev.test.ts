@@ -14,6 +14,7 @@ afterEach(async () => {
 })
 
 describe('dev transport', () => {
+  // docs/packs/email.md: "nodemailer builds the real RFC 822 message (CRLF line ends, MIME parts, attachments)"
   it('writes one parseable .eml file per message and returns its path', async () => {
     const outDir = join(dir, 'outbox', 'nested')
     const email = emailActions({ transport: { type: 'dev', dir: outDir }, from: 'Acme <hello@acme.test>' })
@@ -45,6 +46,7 @@ describe('dev transport', () => {
     expect(await readdir(outDir)).toEqual([out.file?.slice(outDir.length + 1)])
   })
 
+  // docs/packs/email.md: "the file is named after the derived Message-ID, so a retry replaces its own file"
   it('rewrites the same file when an attempt is retried with the same key', async () => {
     const email = emailActions({ transport: { type: 'dev', dir }, from: 'hello@acme.test' })
     const input = { to: 'bob@example.com', subject: 'Once', text: 'x' }
@@ -56,10 +58,31 @@ describe('dev transport', () => {
     expect((await readdir(dir)).sort()).toEqual([a.file, c.file].map((f) => relative(dir, f as string)).sort())
   })
 
+  // docs/packs/email.md: "a relative path is resolved against the working directory when `emailActions()` is called"
   it('resolves a relative dir against the working directory', async () => {
     const rel = relative(process.cwd(), join(dir, 'rel'))
     const email = emailActions({ transport: { type: 'dev', dir: rel }, from: 'hello@acme.test' })
     const out = await email.sendEmail.execute({ to: 'bob@example.com', subject: 'x', text: 'x' })
     expect(out.file?.startsWith(join(dir, 'rel'))).toBe(true)
+  })
+
+  // docs/packs/email.md: "Bcc goes into the SMTP envelope, never into a header"
+  it("never writes the Bcc header into the .eml (nodemailer's stream transport would keep it)", async () => {
+    const email = emailActions({ transport: { type: 'dev', dir }, from: 'hello@acme.test' })
+    const out = await email.sendEmail.execute({
+      to: 'bob@example.com',
+      cc: 'carol@example.com',
+      bcc: ['Spy <spy@example.com>', 'audit@acme.test'],
+      subject: 'x',
+      text: 'x',
+    })
+    const raw = await readFile(out.file as string, 'utf8')
+    expect(raw).not.toMatch(/^bcc:/im)
+    expect(raw).not.toContain('spy@example.com')
+    expect(raw).not.toContain('audit@acme.test')
+    const mail = await simpleParser(raw)
+    expect(mail.bcc).toBeUndefined()
+    expect(mail.cc).toMatchObject({ value: [{ address: 'carol@example.com' }] })
+    expect(out.accepted).toEqual(['bob@example.com', 'carol@example.com', 'spy@example.com', 'audit@acme.test'])
   })
 })

@@ -55,22 +55,26 @@ describe('header injection is refused and nothing is sent', () => {
       { ...base, attachments: [{ filename: 'a.txt', content: 'x', contentType: `text/plain\r\nBcc: x@evil.com` }] },
       ['attachments', 0, 'contentType'],
     ],
+    // docs/packs/email.md: "CR, LF and NUL are refused, with a `ValidationError` naming the field, in every string that ends up in a header"
   ])('%s', async (_label, input, path) => {
     await refused(input, path, /CR, LF or NUL|must be/)
   })
 })
 
 describe('custom headers are allow-listed', () => {
+  // docs/packs/email.md: "refused everywhere, even in `allowedHeaders`"
   it.each([['Bcc'], ['From'], ['Message-ID'], ['Content-Type'], ['Return-Path'], ['DKIM-Signature']])('refuses %s', async (name) => {
     await refused({ ...base, headers: { [name]: 'x@evil.com' } }, ['headers', name], /set by the email pack/)
   })
 
+  // docs/packs/email.md: "`input.headers` accepts `X-*` names and"
   it('refuses a name outside X-* and the list, and a malformed name', async () => {
     await refused({ ...base, headers: { Foo: 'bar' } }, ['headers', 'Foo'], /not an allowed header/)
     await refused({ ...base, headers: { 'X-Bad Name': 'bar' } }, ['headers', 'X-Bad Name'], /must be a header name/)
     await refused({ ...base, headers: { 'X-Colon:': 'bar' } }, ['headers', 'X-Colon:'], /must be a header name/)
   })
 
+  // docs/packs/email.md: "plus the `allowedHeaders` option"
   it('sends X-*, documented and option-allowed headers', async () => {
     const before = server.received.length
     await email.sendEmail.execute({ ...base, headers: { 'X-Thing': 'one', Precedence: 'bulk', Organization: 'Acme' } })
@@ -82,6 +86,7 @@ describe('custom headers are allow-listed', () => {
 })
 
 describe('attachments are inline content only', () => {
+  // docs/packs/email.md: "**Attachments are content only.** `path`, `href` or any other key is refused"
   it('refuses path and href', async () => {
     await refused({ ...base, attachments: [{ filename: 'p', content: '', path: '/etc/passwd' }] }, ['attachments', 0], /refused: path/)
     await refused(
@@ -92,6 +97,7 @@ describe('attachments are inline content only', () => {
     await refused({ ...base, attachments: [{ filename: 'p', path: '/etc/passwd' }] }, ['attachments', 0], /refused: path/)
   })
 
+  // docs/packs/email.md: "`content` is text (`encoding: 'utf8'`, the default) or base64 (`encoding: 'base64'`)"
   it('refuses content that is not base64 when it says it is', async () => {
     await refused(
       { ...base, attachments: [{ filename: 'b', content: 'not base64!', encoding: 'base64' }] },
@@ -102,20 +108,24 @@ describe('attachments are inline content only', () => {
 })
 
 describe('addresses and required fields', () => {
+  // docs/packs/email.md: "A string holds exactly one mailbox"
   it('refuses several addresses in one string (nodemailer would split them)', async () => {
     await refused({ ...base, to: 'bob@example.com, x@evil.com' }, ['to'], /one email address/)
   })
 
+  // docs/packs/email.md: "Addresses are checked with zod's email pattern"
   it('refuses malformed addresses and empty lists', async () => {
     await refused({ ...base, to: 'not-an-address' }, ['to'], /one email address/)
     await refused({ ...base, to: [] }, ['to'], /at least one/)
   })
 
+  // docs/packs/email.md: "`text`, `html` | string | at least one of them"
   it('refuses a message without a body, and unknown top-level keys', async () => {
     await refused({ to: 'bob@example.com', subject: 'x' }, ['text'], /text or an html body/)
     await refused({ ...base, Bcc: 'x@evil.com' }, [], /Unrecognized key/)
   })
 
+  // docs/packs/email.md: "without it, every input needs a `from`"
   it('needs a from when the pack has no default', async () => {
     const noDefault = emailActions({ transport: { type: 'dev', dir: '/tmp/unused-by-this-test' }, retry: false })
     const err = await noDefault.sendEmail.execute(base).catch((e) => e)
@@ -123,6 +133,7 @@ describe('addresses and required fields', () => {
     expect(err.issues[0].path).toEqual(['from'])
   })
 
+  // docs/packs/email.md: "`'"Doe, Jane" <jane@example.com>'`"
   it('accepts a quoted display name with a comma as one mailbox', async () => {
     const before = server.received.length
     await email.sendEmail.execute({ ...base, to: '"Doe, Jane" <jane@example.com>' })

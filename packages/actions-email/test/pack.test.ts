@@ -34,10 +34,12 @@ describe('emailActions options', () => {
     ['bad namespace', { transport: dev, namespace: 'has space' }, /"namespace"/],
     ['bad retry', { transport: dev, retry: { retries: -1 } }, /"retry.retries"/],
     ['bad messageIdDomain', { transport: dev, messageIdDomain: 'not a domain' }, /"messageIdDomain"/],
+    // docs/packs/email.md: "`emailActions(options)` throws an `InvalidArgumentError` naming the bad option"
   ])('%s', (_label, options, message) => {
     expect(optionError(options).message).toMatch(message)
   })
 
+  // docs/packs/email.md: "Secret values are never part of these messages."
   it('never echoes a secret given in a bad option set', () => {
     const err = optionError({ transport: { type: 'smtp', host: '', auth: { user: 'u', pass: 'p4ssw0rd-secret' } } })
     expect(err.message).toMatch(/"transport.host"/)
@@ -48,6 +50,7 @@ describe('emailActions options', () => {
 })
 
 describe('the pack', () => {
+  // docs/packs/email.md: "the action id is `<namespace>.send`"
   it('names its action after the namespace and registers it through the plugin', () => {
     const email = emailActions({ transport: dev, from: 'hello@acme.test' })
     expect(email.sendEmail.id).toBe('email.send')
@@ -64,6 +67,7 @@ describe('the pack', () => {
     expect(marketing.plugin.name).toBe('@do-sdk/actions-email:marketing')
   })
 
+  // docs/packs/email.md: "`retry` | `{ retries: 3, minTimeout: 1000, factor: 2 }`"
   it('describes its input and output as JSON Schema and uses the documented retry default', () => {
     const email = emailActions({ transport: dev, from: 'hello@acme.test' })
     const [described] = action.catalog(email.actions)

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util'
-import { NonRetryableError } from '@do-sdk/core'
+import { NonRetryableError, ValidationError } from '@do-sdk/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { emailActions } from '../src/index.js'
 import { type FakeApi, type FakeResponse, type RecordedRequest, startFakeApi } from './helpers/http-server.js'
@@ -29,6 +29,7 @@ const setup = async (respond: (req: RecordedRequest, n: number) => FakeResponse,
 }
 
 describe('postmark transport against a local HTTP server', () => {
+  // docs/packs/email.md: "the key goes into `Metadata.idempotency_key`"
   it('POSTs /email with the server token and the Postmark body, the key in Metadata', async () => {
     const { api, email } = await setup(() => ok, 'broadcast')
     const out = await email.sendEmail.execute(
@@ -71,6 +72,7 @@ describe('postmark transport against a local HTTP server', () => {
     })
   })
 
+  // docs/packs/email.md: "HTTP 429 with `Retry-After` (seconds or an HTTP date)"
   it('retries a 500 and a 429 (Retry-After as an HTTP date) with the same metadata key', async () => {
     const past = new Date(Date.now() - 60_000).toUTCString()
     const { api, email } = await setup((_req, n) =>
@@ -86,6 +88,7 @@ describe('postmark transport against a local HTTP server', () => {
     expect(api.requests[0].body.MessageStream).toBe('outbound')
   })
 
+  // docs/packs/email.md: "other HTTP 4xx (400, 401, 403, 409, 422…) | `NonRetryableError`"
   it("does not retry a 422 and names Postmark's error code", async () => {
     const { api, email } = await setup(() => ({ status: 422, body: { ErrorCode: 300, Message: 'Invalid email request' } }))
     const err = await email.sendEmail.execute(input).catch((e) => e)
@@ -95,6 +98,7 @@ describe('postmark transport against a local HTTP server', () => {
     expect(api.requests).toHaveLength(1)
   })
 
+  // docs/packs/email.md: "the Postmark token are replaced with `[redacted]` in every error message and reply kept on an error, even when a server echoes them back"
   it('keeps the server token out of errors, even when the server echoes it', async () => {
     const { email } = await setup((req) => ({
       status: 401,
@@ -105,5 +109,25 @@ describe('postmark transport against a local HTTP server', () => {
     const everything = `${err.message} ${inspect(err, { depth: 10 })}`
     expect(everything).toContain('Bad token [redacted]')
     expect(everything).not.toContain(TOKEN)
+  })
+
+  // docs/packs/email.md: "more than 9 tags, a longer name or value, or a tag named `idempotency_key` is refused with a `ValidationError` before anything is sent"
+  it('refuses, before sending, tags Postmark would refuse or that would overwrite the idempotency key', async () => {
+    const { api, email } = await setup(() => ok)
+    const tags = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `t${i}`, value: 'v' }))
+    for (const [bad, path] of [
+      [tags(10), ['tags']],
+      [[{ name: 'idempotency_key', value: 'forged' }], ['tags', 0, 'name']],
+      [[{ name: 'a'.repeat(21), value: 'v' }], ['tags', 0, 'name']],
+      [[{ name: 'a', value: 'v'.repeat(81) }], ['tags', 0, 'value']],
+    ] as const) {
+      const err = await email.sendEmail.execute({ ...input, tags: bad as never }).catch((e) => e)
+      expect(err).toBeInstanceOf(ValidationError)
+      expect(err.issues[0].path).toEqual(path)
+    }
+    expect(api.requests).toHaveLength(0)
+    await email.sendEmail.execute({ ...input, tags: tags(9) }, { idempotencyKey: 'run:step' })
+    expect(Object.keys(api.requests[0].body.Metadata)).toHaveLength(10)
+    expect(api.requests[0].body.Metadata.idempotency_key).toBe('run:step')
   })
 })

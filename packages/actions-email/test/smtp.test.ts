@@ -37,6 +37,7 @@ const addresses = (field: AddressObject | AddressObject[] | undefined) =>
   (Array.isArray(field) ? field : field ? [field] : []).flatMap((f) => f.value.map((v) => v.address))
 
 describe('smtp transport against a real smtp-server', () => {
+  // docs/packs/email.md: "Bcc goes into the SMTP envelope, never into a header"
   it('delivers every part of the message and reports the Message-ID it sent', async () => {
     const { server, email } = await setup()
     const out = await email.sendEmail.execute({
@@ -86,6 +87,7 @@ describe('smtp transport against a real smtp-server', () => {
     expect(out.response).toMatch(/^250/)
   })
 
+  // docs/packs/email.md: "the Message-ID is derived from the key"
   it('derives the Message-ID from the idempotency key: same key, same id; another key, another id', async () => {
     const { server, email } = await setup()
     const input = { to: 'bob@example.com', subject: 'Hi', text: 'x' }
@@ -101,6 +103,7 @@ describe('smtp transport against a real smtp-server', () => {
     expect(server.received[0].mail.from?.value[0]).toMatchObject({ name: 'Acme', address: 'hello@acme.test' })
   })
 
+  // docs/packs/email.md: "`auth` | none | `{ user, pass }`"
   it('logs in with the configured credentials', async () => {
     const { server, email } = await setup({ auth: { user: 'app', pass: PASSWORD } })
     await email.sendEmail.execute({ to: 'bob@example.com', subject: 'Hi', text: 'x' })
@@ -108,6 +111,7 @@ describe('smtp transport against a real smtp-server', () => {
     expect(server.received).toHaveLength(1)
   })
 
+  // docs/packs/email.md: "The SMTP password (as written and as its `AUTH PLAIN`/`LOGIN` base64 tokens)"
   it('fails a refused login at once, without the password in the error, its causes or the logs', async () => {
     const { server, email } = await setup(
       { auth: { user: 'app', pass: 'the-right-one' }, authFailure: (_u, p) => reply(535, `Authentication failed for password ${p}`) },
@@ -127,6 +131,7 @@ describe('smtp transport against a real smtp-server', () => {
     expect(everything).not.toContain(Buffer.from(PASSWORD).toString('base64'))
   })
 
+  // docs/packs/email.md: "SMTP 4xx reply (421, 450, 451, 452…) or 503 | `EmailDeliveryError` (`responseCode`) | yes"
   it('retries a 451 reply and sends the same Message-ID on both attempts', async () => {
     const { server, email } = await setup({ onData: (_mail, n) => (n === 1 ? reply(451, 'Greylisted, try again') : undefined) })
     const out = await email.sendEmail.execute({ to: 'bob@example.com', subject: 'Retry me', text: 'x' })
@@ -136,6 +141,7 @@ describe('smtp transport against a real smtp-server', () => {
     expect(out.messageId).toBe(server.seen[0].messageId)
   })
 
+  // docs/packs/email.md: "SMTP 4xx reply (421, 450, 451, 452…) or 503"
   it('retries when the server answers 421 on connect', async () => {
     const { server, email } = await setup({ onConnect: (n) => (n === 1 ? reply(421, 'Too busy') : undefined) })
     await email.sendEmail.execute({ to: 'bob@example.com', subject: 'Hi', text: 'x' })
@@ -143,6 +149,7 @@ describe('smtp transport against a real smtp-server', () => {
     expect(server.received).toHaveLength(1)
   })
 
+  // docs/packs/email.md: "After the last attempt, `execute` throws core's `ActionFailedError` whose `cause` is the last error."
   it('gives up after the retries on a lasting 452 and keeps the reply code in the cause', async () => {
     const { server, email } = await setup({ onRcptTo: () => reply(452, 'Mailbox full for now') })
     const err = await email.sendEmail.execute({ to: 'bob@example.com', subject: 'Hi', text: 'x' }).catch((e) => e)
@@ -153,6 +160,7 @@ describe('smtp transport against a real smtp-server', () => {
     expect(server.counts.connections).toBe(4)
   })
 
+  // docs/packs/email.md: "SMTP 5xx reply (550, 553, 554, 535 login refused…) | `NonRetryableError`, `cause` an `EmailDeliveryError` | no"
   it('does not retry a 550 reply: NonRetryableError after one attempt', async () => {
     const { server, email } = await setup({ onRcptTo: () => reply(550, 'No such user') })
     const err = await email.sendEmail.execute({ to: 'nobody@example.com', subject: 'Hi', text: 'x' }).catch((e) => e)
@@ -163,6 +171,7 @@ describe('smtp transport against a real smtp-server', () => {
     expect(server.received).toHaveLength(0)
   })
 
+  // docs/packs/email.md: "SMTP 5xx reply (550, 553, 554, 535 login refused…)"
   it('does not retry a 554 after DATA', async () => {
     const { server, email } = await setup({ onData: () => reply(554, 'Message rejected as spam') })
     const err = await email.sendEmail.execute({ to: 'bob@example.com', subject: 'Hi', text: 'x' }).catch((e) => e)
@@ -171,6 +180,7 @@ describe('smtp transport against a real smtp-server', () => {
     expect(server.seen).toHaveLength(1)
   })
 
+  // docs/packs/email.md: "recipients the SMTP server refused while it accepted the others (the message went to the rest; it is not retried)"
   it('reports recipients refused while the others were accepted, without retrying', async () => {
     const { server, email } = await setup({ onRcptTo: (a) => (a === 'gone@example.com' ? reply(550, 'No such user') : undefined) })
     const out = await email.sendEmail.execute({ to: ['bob@example.com', 'gone@example.com'], subject: 'Hi', text: 'x' })
@@ -180,6 +190,7 @@ describe('smtp transport against a real smtp-server', () => {
     expect(server.received[0].envelope.to).toEqual(['bob@example.com'])
   })
 
+  // docs/packs/email.md: "SMTP connection refused, dropped, timed out, TLS failure | `EmailDeliveryError`"
   it('retries when nothing listens, then fails with the connection error', async () => {
     const { server, email } = await setup({}, { retry: { retries: 1, minTimeout: 1, factor: 1 } })
     await server.close()
@@ -189,6 +200,7 @@ describe('smtp transport against a real smtp-server', () => {
     expect(err.cause.providerCode).toBe('ESOCKET')
   })
 
+  // docs/packs/email.md: "per-attempt timeout; the attempt's `AbortSignal` is passed to nodemailer and fetch"
   it('aborts an attempt the server leaves hanging when the timeout passes', async () => {
     const { server, email } = await setup({ hangOnData: true }, { retry: false, timeout: 300 })
     const started = Date.now()

@@ -26,7 +26,9 @@ export const devTransport = (options: DevTransportOptions): EmailTransport => {
   return {
     provider: 'dev',
     async send(message, ctx) {
-      const info = await composer.sendMail(toMailOptions(message, ctx.signal))
+      // nodemailer's stream transport keeps the Bcc header (it has no envelope to put it in): a dev .eml,
+      // like a delivered message, must not show who was blind-copied.
+      const info = await composer.sendMail({ ...toMailOptions(message, ctx.signal), bcc: undefined })
       const file = join(dir, `${fileStem(message.messageId)}.eml`)
       const temp = `${file}.${process.pid}.tmp`
       await mkdir(dir, { recursive: true })

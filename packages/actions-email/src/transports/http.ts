@@ -55,15 +55,27 @@ export const postJson = async (req: JsonPost): Promise<unknown> => {
       signal: req.signal,
       redirect: 'error',
     })
-    text = await res.text()
   } catch (error) {
     if (req.signal.aborted) throw req.signal.reason ?? error
     const err = error as Error
     const why = err.cause instanceof Error ? `${err.message} (${err.cause.message})` : String(err?.message ?? err)
-    throw new EmailDeliveryError(`[${req.provider}] POST ${path} failed: ${clip(req.redact(why))}`, { provider: req.provider })
+    const failure = new EmailDeliveryError(`[${req.provider}] POST ${path} failed: ${clip(req.redact(why))}`, { provider: req.provider })
+    // A redirect is refused so that the API key never goes to another host; asking again changes nothing.
+    throw err.cause instanceof Error && err.cause.message === 'unexpected redirect' ? permanent(failure) : failure
   }
-  // A 2xx means the message was accepted: never retry it, even if the body cannot be read.
-  if (res.ok) return parseJson(text)
+  if (res.ok) {
+    // A 2xx means the message was accepted: never retry it, even if the body cannot be read.
+    try {
+      return parseJson(await res.text())
+    } catch {
+      return {}
+    }
+  }
+  try {
+    text = await res.text()
+  } catch {
+    text = ''
+  }
 
   const detail = req.errorDetail(parseJson(text))
   const said = clip(req.redact(detail.message ?? text)) || res.statusText
