@@ -1,5 +1,6 @@
-// `pnpm test`: system packages, build, typecheck, lint, then every vitest test.
-// Ends with one line "N passed, N failed", summed from vitest's JSON report.
+// `pnpm test`: system packages, build, typecheck, lint, every vitest test, then the packed-tarball
+// check (scripts/pack-check.mjs) on the build. Ends with one line "N passed, N failed", summed from
+// vitest's JSON report, the pack check counting as one test.
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 
@@ -51,5 +52,16 @@ if (existsSync(out)) {
   failed = 1
 }
 if (status !== 0 && failed === 0) failed = 1
+
+// After vitest, so that a failure here (an npm install, a tarball) leaves the unit results readable.
+// Skipped when vitest got a filter (`pnpm test packages/core`): a partial run, and the check takes minutes.
+if (process.argv.length > 2) {
+  console.log('\n[test] pack-check skipped (vitest filter given); run it with `node scripts/pack-check.mjs`')
+} else {
+  console.log('\n[test] pack-check (packed tarballs in a fresh app)')
+  if (run('node', ['scripts/pack-check.mjs', '--no-build']) === 0) passed++
+  else failed++
+}
+
 console.log(`${passed} passed, ${failed} failed`)
 process.exit(status !== 0 ? status : failed > 0 ? 1 : 0)
