@@ -1,5 +1,6 @@
 import { CompiledQuery, Kysely, MysqlDialect, PostgresDialect, SqliteDialect } from 'kysely'
-import type { Dialect } from './errors.js'
+import { type DriverLoader, importDriver, isMissingBinding, loadDriver } from './drivers.js'
+import { type Dialect, MissingDriverError } from './errors.js'
 import type { DatabaseActionsOptions } from './options.js'
 
 /** A connection the pack uses, and whether it owns it (and so closes it). */
@@ -9,10 +10,8 @@ export interface Connection {
   owned: boolean
 }
 
-// Drivers are peer dependencies: each is imported on the first query, so an app that only uses SQLite
-// never needs pg or mysql2 installed.
-const defaultExport = <T>(mod: unknown): T => ((mod as { default?: T }).default ?? mod) as T
-
+// Drivers are optional peer dependencies: each is imported on the first query, so an app that only uses
+// SQLite never needs pg or mysql2 installed.
 type PgModule = { Pool: new (config: Record<string, unknown>) => PgPool }
 type PgPool = { on(event: 'error', listener: (err: Error) => void): void }
 type Mysql2Module = { createPool(config: Record<string, unknown>): MysqlPool }
@@ -20,21 +19,29 @@ type MysqlPool = { on(event: string, listener: (...args: unknown[]) => void): vo
 type SqliteModule = new (path: string, options: Record<string, unknown>) => SqliteDatabase
 type SqliteDatabase = { pragma(source: string): unknown }
 
-const sqlite = (path: string, readonly: boolean, busyTimeoutMs: number) =>
+const sqlite = (path: string, readonly: boolean, loader: DriverLoader) =>
   new SqliteDialect({
     database: async () => {
-      const Database = defaultExport<SqliteModule>(await import('better-sqlite3'))
-      const db = new Database(path, { readonly, timeout: busyTimeoutMs })
+      const Database = await loadDriver<SqliteModule>('sqlite', loader)
+      let db: SqliteDatabase
+      try {
+        // timeout 0: SQLite's busy handler sleeps in the calling thread, which would freeze the event
+        // loop; a locked database is waited for asynchronously instead (see `execute` in context.ts).
+        db = new Database(path, { readonly, timeout: 0 })
+      } catch (error) {
+        if (isMissingBinding(error)) throw new MissingDriverError('sqlite', 'better-sqlite3', { cause: error, notBuilt: true })
+        throw error
+      }
       // Off by default in SQLite; a foreign key the schema declares should hold.
       db.pragma('foreign_keys = ON')
       return db as never
     },
   })
 
-const postgres = (connectionString: string | undefined, pool: Record<string, unknown> | undefined) =>
+const postgres = (connectionString: string | undefined, pool: Record<string, unknown> | undefined, loader: DriverLoader) =>
   new PostgresDialect({
     pool: async () => {
-      const { Pool } = defaultExport<PgModule>(await import('pg'))
+      const { Pool } = await loadDriver<PgModule>('postgres', loader)
       // pg waits forever for a connection by default; a blackholed server would hang the attempt.
       const p = new Pool({ connectionTimeoutMillis: 10_000, ...pool, ...(connectionString ? { connectionString } : {}) })
       // An idle client that loses its connection emits 'error' on the pool; unhandled, it would crash the
@@ -44,10 +51,10 @@ const postgres = (connectionString: string | undefined, pool: Record<string, unk
     },
   })
 
-const mysql = (uri: string | undefined, pool: Record<string, unknown> | undefined) =>
+const mysql = (uri: string | undefined, pool: Record<string, unknown> | undefined, loader: DriverLoader) =>
   new MysqlDialect({
     pool: async () => {
-      const { createPool } = defaultExport<Mysql2Module>(await import('mysql2'))
+      const { createPool } = await loadDriver<Mysql2Module>('mysql', loader)
       const p = createPool({
         timezone: 'Z',
         supportBigNumbers: true,
@@ -67,19 +74,19 @@ const mysql = (uri: string | undefined, pool: Record<string, unknown> | undefine
     },
   })
 
-/** Opens (lazily: no I/O until the first query) the connection the options describe. */
-export const connect = (options: DatabaseActionsOptions): Connection => {
+/** Opens (lazily: no I/O, and no driver loaded, until the first query) the connection the options describe. */
+export const connect = (options: DatabaseActionsOptions, loader: DriverLoader = importDriver): Connection => {
   if ('db' in options) return { db: options.db, dialect: options.dialect, owned: false }
   switch (options.dialect) {
     case 'sqlite':
+      return { db: new Kysely<any>({ dialect: sqlite(options.path, options.readonly ?? false, loader) }), dialect: 'sqlite', owned: true }
+    case 'postgres':
       return {
-        db: new Kysely<any>({ dialect: sqlite(options.path, options.readonly ?? false, options.busyTimeoutMs ?? 5000) }),
-        dialect: 'sqlite',
+        db: new Kysely<any>({ dialect: postgres(options.connectionString, options.pool, loader) }),
+        dialect: 'postgres',
         owned: true,
       }
-    case 'postgres':
-      return { db: new Kysely<any>({ dialect: postgres(options.connectionString, options.pool) }), dialect: 'postgres', owned: true }
     case 'mysql':
-      return { db: new Kysely<any>({ dialect: mysql(options.uri, options.pool) }), dialect: 'mysql', owned: true }
+      return { db: new Kysely<any>({ dialect: mysql(options.uri, options.pool, loader) }), dialect: 'mysql', owned: true }
   }
 }

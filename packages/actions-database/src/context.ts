@@ -4,7 +4,7 @@ import type { Dialect } from './errors.js'
 import { toActionError } from './failure.js'
 import type { AllowList } from './identifiers.js'
 
-/** What every action of one `databaseActions(...)` shares. */
+/** What every action of one `databaseActions(...)` shares, plus the signal of the attempt running. */
 export interface PackContext {
   db: Kysely<any>
   dialect: Dialect
@@ -12,7 +12,11 @@ export interface PackContext {
   maxRows: number
   allow?: AllowList
   schema?: string
+  /** SQLite: how long a statement waits, asynchronously, for another connection's lock (ms). */
+  busyTimeoutMs: number
   isClosed(): boolean
+  /** The attempt's signal (set per call by {@link guarded}): checked before each statement. */
+  signal?: AbortSignal
 }
 
 /** The query builder, under the `schema` option when there is one. */
@@ -24,6 +28,8 @@ export const builder = (pack: PackContext): Kysely<any> => (pack.schema ? pack.d
  * such a statement is refused instead.
  */
 export const execute = async <R = Record<string, unknown>>(pack: PackContext, query: CompiledQuery): Promise<QueryResult<R>> => {
+  // Before each statement, not only before the first: an idempotent insert runs two or three.
+  pack.signal?.throwIfAborted()
   if (pack.dialect === 'mysql' && query.parameters.length > 0) {
     const marks = query.sql.split('?').length - 1
     if (marks !== query.parameters.length) {
@@ -32,15 +38,47 @@ export const execute = async <R = Record<string, unknown>>(pack: PackContext, qu
       )
     }
   }
+  if (pack.dialect === 'sqlite') return waitingForLocks(pack, () => pack.db.executeQuery<R>(query))
   return pack.db.executeQuery<R>(query)
 }
 
-/** Runs an action's body: refuses after `close()` or an aborted signal, and turns driver errors into the pack's errors. */
-export const guarded = async <T>(pack: PackContext, op: string, table: string | undefined, ctx: ActionContext, body: () => Promise<T>) => {
+const isBusy = (error: unknown) => /^SQLITE_(BUSY|LOCKED)/.test(String((error as { code?: unknown } | null)?.code ?? ''))
+
+/**
+ * Runs a SQLite statement again while another connection holds the lock, for up to `busyTimeoutMs`,
+ * sleeping between tries. SQLite's own busy timeout would sleep in the calling thread and freeze the
+ * event loop (every run of the engine with it); this waits without blocking.
+ */
+const waitingForLocks = async <T>(pack: PackContext, run: () => Promise<T>): Promise<T> => {
+  const deadline = Date.now() + pack.busyTimeoutMs
+  for (let tries = 0; ; tries++) {
+    try {
+      return await run()
+    } catch (error) {
+      const left = deadline - Date.now()
+      if (!isBusy(error) || left <= 0) throw error
+      const pause = Math.min(left, 2 ** Math.min(tries, 6) * (1 + Math.random()))
+      await new Promise<void>((resolve) => setTimeout(resolve, pause))
+      pack.signal?.throwIfAborted()
+    }
+  }
+}
+
+/**
+ * Runs an action's body with the attempt's signal: refuses after `close()` or an aborted signal, and
+ * turns driver errors into the pack's errors.
+ */
+export const guarded = async <T>(
+  pack: PackContext,
+  op: string,
+  table: string | undefined,
+  ctx: ActionContext,
+  body: (pack: PackContext) => Promise<T>,
+) => {
   if (pack.isClosed()) throw new NonRetryableError(`[do-sdk] [database:${pack.dialect}] ${op}: the database actions were closed`)
   ctx.signal.throwIfAborted()
   try {
-    const result = await body()
+    const result = await body({ ...pack, signal: ctx.signal })
     ctx.log.debug(`database ${op}`, { dialect: pack.dialect, table })
     return result
   } catch (error) {

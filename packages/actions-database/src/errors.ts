@@ -52,3 +52,33 @@ export class ConstraintViolationError extends NonRetryableError {
     this.table = details.table
   }
 }
+
+/** Install commands, for the message of {@link MissingDriverError}. */
+const install = (name: string) => `npm install ${name} (or: pnpm add ${name}, yarn add ${name})`
+
+/**
+ * The driver a dialect needs is not installed (`better-sqlite3`, `pg` and `mysql2` are optional peer
+ * dependencies: install the one you use), or installed without its native build. Never retried.
+ */
+export class MissingDriverError extends NonRetryableError {
+  readonly dialect: Dialect
+  /** The npm package to install: `better-sqlite3`, `pg` or `mysql2`. */
+  readonly driver: string
+  /** What installs it, e.g. `npm install pg`. */
+  readonly installCommand: string
+
+  constructor(dialect: Dialect, driver: string, options?: { cause?: unknown; notBuilt?: boolean }) {
+    super(
+      options?.notBuilt
+        ? `[database:${dialect}] The "${driver}" driver is installed but its native module was not built. ` +
+            `Rebuild it (npm rebuild ${driver}); with pnpm 10, list it in pnpm.onlyBuiltDependencies and run pnpm install.`
+        : `[database:${dialect}] The "${driver}" driver is not installed. ` +
+            `The ${dialect} dialect needs it next to @do-sdk/actions-database: ${install(driver)}.`,
+      { cause: options?.cause },
+    )
+    this.name = 'MissingDriverError'
+    this.dialect = dialect
+    this.driver = driver
+    this.installCommand = `npm install ${driver}`
+  }
+}

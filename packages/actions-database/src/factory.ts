@@ -4,6 +4,7 @@ import { query, select } from './actions/read.js'
 import { remove, update, upsert } from './actions/write.js'
 import { connect } from './connect.js'
 import { guarded, type PackContext } from './context.js'
+import type { DriverLoader } from './drivers.js'
 import { toAllowList } from './identifiers.js'
 import {
   type DeleteInput,
@@ -58,13 +59,16 @@ const DEFAULT_RETRY = { retries: 3, factor: 2, minTimeout: 100, randomize: true 
  * const engine = createEngine({ store, workflows, plugins: [db.plugin] })
  * ```
  */
-export const databaseActions = (options: DatabaseActionsOptions): DatabaseActions => {
+export const databaseActions = (options: DatabaseActionsOptions): DatabaseActions => createDatabaseActions(options)
+
+/** {@link databaseActions}, with the driver loader injectable (tests stand in for a machine without a driver). */
+export const createDatabaseActions = (options: DatabaseActionsOptions, internals: { loadDriver?: DriverLoader } = {}): DatabaseActions => {
   validateOptions(options)
   const name = options.name ?? 'database'
   const allow = options.tables ? toAllowList(options.tables) : undefined
   const maxRows = options.maxRows ?? 1000
   const rawAllowed = options.allowRawQuery ?? allow === undefined
-  const connection = connect(options)
+  const connection = connect(options, internals.loadDriver)
   let closed = false
   const pack: PackContext = {
     db: connection.db,
@@ -73,6 +77,7 @@ export const databaseActions = (options: DatabaseActionsOptions): DatabaseAction
     maxRows,
     allow,
     schema: options.schema,
+    busyTimeoutMs: options.dialect === 'sqlite' && 'path' in options ? (options.busyTimeoutMs ?? 5000) : 5000,
     isClosed: () => closed,
   }
   const schemas = inputSchemas(pack.dialect, allow, maxRows)
@@ -86,8 +91,8 @@ export const databaseActions = (options: DatabaseActionsOptions): DatabaseAction
     output: insertOutput,
     ...common,
     execute: (input: InsertInput, ctx: ActionContext) =>
-      guarded(pack, 'insert', input.table, ctx, () =>
-        input.idempotencyKey === undefined ? plainInsert(pack, input) : idempotentInsert(pack, input, ctx.idempotencyKey),
+      guarded(pack, 'insert', input.table, ctx, (p) =>
+        input.idempotencyKey === undefined ? plainInsert(p, input) : idempotentInsert(p, input, ctx.idempotencyKey),
       ),
   })
   const updateAction = action.create({
@@ -96,7 +101,7 @@ export const databaseActions = (options: DatabaseActionsOptions): DatabaseAction
     input: schemas.update,
     output: writeOutput,
     ...common,
-    execute: (input: UpdateInput, ctx: ActionContext) => guarded(pack, 'update', input.table, ctx, () => update(pack, input)),
+    execute: (input: UpdateInput, ctx: ActionContext) => guarded(pack, 'update', input.table, ctx, (p) => update(p, input)),
   })
   const upsertAction = action.create({
     id: `${name}.upsert`,
@@ -104,7 +109,7 @@ export const databaseActions = (options: DatabaseActionsOptions): DatabaseAction
     input: schemas.upsert,
     output: writeOutput,
     ...common,
-    execute: (input: UpsertInput, ctx: ActionContext) => guarded(pack, 'upsert', input.table, ctx, () => upsert(pack, input)),
+    execute: (input: UpsertInput, ctx: ActionContext) => guarded(pack, 'upsert', input.table, ctx, (p) => upsert(p, input)),
   })
   const deleteAction = action.create({
     id: `${name}.delete`,
@@ -112,7 +117,7 @@ export const databaseActions = (options: DatabaseActionsOptions): DatabaseAction
     input: schemas.delete,
     output: writeOutput,
     ...common,
-    execute: (input: DeleteInput, ctx: ActionContext) => guarded(pack, 'delete', input.table, ctx, () => remove(pack, input)),
+    execute: (input: DeleteInput, ctx: ActionContext) => guarded(pack, 'delete', input.table, ctx, (p) => remove(p, input)),
   })
   const selectAction = action.create({
     id: `${name}.select`,
@@ -120,7 +125,7 @@ export const databaseActions = (options: DatabaseActionsOptions): DatabaseAction
     input: schemas.select,
     output: selectOutput,
     ...common,
-    execute: (input: SelectInput, ctx: ActionContext) => guarded(pack, 'select', input.table, ctx, () => select(pack, input)),
+    execute: (input: SelectInput, ctx: ActionContext) => guarded(pack, 'select', input.table, ctx, (p) => select(p, input)),
   })
   const subject = `input of action "${name}.query"`
   const queryAction = action.create({
@@ -129,8 +134,7 @@ export const databaseActions = (options: DatabaseActionsOptions): DatabaseAction
     input: schemas.query,
     output: queryOutput,
     ...common,
-    execute: (input: QueryInput, ctx: ActionContext) =>
-      guarded(pack, 'query', undefined, ctx, () => query(pack, input, subject, rawAllowed)),
+    execute: (input: QueryInput, ctx: ActionContext) => guarded(pack, 'query', undefined, ctx, (p) => query(p, input, subject, rawAllowed)),
   })
 
   const registered: Action[] = [insert, updateAction, upsertAction, deleteAction, selectAction, ...(rawAllowed ? [queryAction] : [])]

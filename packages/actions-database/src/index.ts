@@ -1,5 +1,5 @@
 export type { ConstraintKind, Dialect } from './errors.js'
-export { ConstraintViolationError, DatabaseError } from './errors.js'
+export { ConstraintViolationError, DatabaseError, MissingDriverError } from './errors.js'
 export type { DatabaseActions } from './factory.js'
 export { databaseActions } from './factory.js'
 export type { DeleteInput, InsertInput, QueryInput, Returning, SelectInput, UpdateInput, UpsertInput } from './inputs.js'

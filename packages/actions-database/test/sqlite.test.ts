@@ -56,4 +56,34 @@ defineDatabaseSuite({ dialect: 'sqlite', start }, (t) => {
     await t.db.insert.execute({ table: 'events', rows: [{ label: at }, { label: true }] })
     expect(await t.harness.exec('SELECT label FROM events ORDER BY id')).toEqual([{ label: at.toISOString() }, { label: '1' }])
   })
+
+  // docs/packs/database.md: "`busyTimeoutMs` (5000: how long a statement waits for a lock before a retryable `SQLITE_BUSY`"
+  it('waits for a lock without freezing the event loop: SQLite never sleeps in the thread, the pack waits asynchronously', async () => {
+    // SQLite's own busy handler would block the whole process while it waits; the pack turns it off.
+    expect((await t.db.query.execute({ sql: 'PRAGMA busy_timeout' })).rows).toEqual([{ timeout: 0 }])
+    const path = (t.harness.options as { path: string }).path
+    const locker = new Database(path)
+    locker.exec('BEGIN EXCLUSIVE')
+    let busy = 0
+    // The lock is released when the first attempt has met it (Kysely logs the SQLITE_BUSY), so the
+    // insert succeeds only if the statement waits and tries again within its one attempt.
+    const kysely = new Kysely<any>({
+      dialect: new SqliteDialect({ database: new Database(path, { timeout: 0 }) }),
+      log: (event) => {
+        if (event.level !== 'error' || busy++ > 0) return
+        locker.exec('ROLLBACK')
+        locker.close()
+      },
+    })
+    const pack = databaseActions({ dialect: 'sqlite', db: kysely })
+    try {
+      await expect(pack.insert.execute({ table: 'events', values: { label: 'after the lock' } }, { retry: false })).resolves.toMatchObject({
+        affected: 1,
+      })
+      expect(busy).toBe(1)
+      expect(await t.harness.exec('SELECT label FROM events')).toEqual([{ label: 'after the lock' }])
+    } finally {
+      await kysely.destroy()
+    }
+  })
 })

@@ -35,11 +35,12 @@ const findByKey = async (pack: PackContext, input: InsertInput, key: string) => 
 
 // Without a unique index of its own, the key column cannot stop a second insert. PostgreSQL and SQLite
 // refuse ON CONFLICT on such a column; MySQL has no ON CONFLICT, so the pack looks the index up (once).
-const uniqueChecked = new WeakMap<PackContext, Set<string>>()
+// Keyed by the Kysely instance: each call runs with its own copy of the pack context (its signal).
+const uniqueChecked = new WeakMap<object, Set<string>>()
 const assertUniqueKey = async (pack: PackContext, table: string, keyColumn: string) => {
-  const seen = uniqueChecked.get(pack) ?? new Set<string>()
-  uniqueChecked.set(pack, seen)
-  const cacheKey = JSON.stringify([table, keyColumn])
+  const seen = uniqueChecked.get(pack.db) ?? new Set<string>()
+  uniqueChecked.set(pack.db, seen)
+  const cacheKey = JSON.stringify([pack.schema ?? null, table, keyColumn])
   if (seen.has(cacheKey)) return
   const query = sql`SELECT INDEX_NAME FROM information_schema.STATISTICS
     WHERE TABLE_SCHEMA = COALESCE(${pack.schema ?? null}, DATABASE()) AND TABLE_NAME = ${table} AND NON_UNIQUE = 0
