@@ -3,7 +3,7 @@ import { promiseLock } from '@do-sdk/core'
 import { keysToRead, planBatch } from './batch-plan.js'
 import type { ConnectionOptions, SqlDriver } from './drivers.js'
 import { pragmas, retryBusy } from './drivers.js'
-import type { Importer, KeyvSqliteModule } from './loaders.js'
+import type { Sqlite3Importer } from './loaders.js'
 import { loadKeyvSqlite } from './loaders.js'
 import type { Row } from './sql.js'
 import { BUMP, chunks, DELETE_ONE, PUT, SELECT_VERSION, SWEEP, selectIn } from './sql.js'
@@ -15,7 +15,7 @@ import { BUMP, chunks, DELETE_ONE, PUT, SELECT_VERSION, SWEEP, selectIn } from '
  * never lets SQLite wait for a lock (`busy_timeout = 0`): a BUSY transaction is rolled back and
  * tried again after a jittered pause.
  */
-export const openSqlite3 = async (o: ConnectionOptions, importer?: Importer<KeyvSqliteModule>): Promise<SqlDriver> => {
+export const openSqlite3 = async (o: ConnectionOptions, importer?: Sqlite3Importer): Promise<SqlDriver> => {
   const { KeyvSqlite } = await loadKeyvSqlite(importer)
   // No busyTimeout: the `busy_timeout = 0` pragma and retryBusy handle locks, as with better-sqlite3.
   const adapter = new KeyvSqlite({ uri: `sqlite://${o.path}` })

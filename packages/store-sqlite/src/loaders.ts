@@ -74,7 +74,11 @@ export const loadBetterSqlite3 = async (
  * a missing build shows up here: it becomes a {@link CapabilityError} that says how to build it.
  * Any other error (a directory that does not exist) is thrown as it is.
  */
-export const newBetterSqlite3 = (Database: BetterSqlite3Constructor, path: string, options: BetterSqlite3.Options) => {
+export const newBetterSqlite3 = (
+  Database: BetterSqlite3Constructor,
+  path: string,
+  options: BetterSqlite3.Options,
+): BetterSqlite3.Database => {
   try {
     return new Database(path, options)
   } catch (error) {
@@ -86,20 +90,35 @@ export const newBetterSqlite3 = (Database: BetterSqlite3Constructor, path: strin
 /** The part of `@keyv/sqlite` the sqlite3 driver uses. */
 export type KeyvSqliteModule = typeof import('@keyv/sqlite')
 
+/** The optional peers of `driver: 'sqlite3'`, in the order they are loaded. */
+export type Sqlite3Package = 'sqlite3' | '@keyv/sqlite'
+
+/** Imports one of them; tests pass another to play a missing or half-installed package. */
+export type Sqlite3Importer = (name: Sqlite3Package) => Promise<unknown>
+
+const importSqlite3Package: Sqlite3Importer = (name) => (name === 'sqlite3' ? import('sqlite3') : import('@keyv/sqlite'))
+
 /**
- * `@keyv/sqlite` (with `sqlite3` and `keyv`, which it needs), for `driver: 'sqlite3'` only: it is an
- * optional peer, so that the default install does not build a second native module. Rejects with
- * a {@link CapabilityError} naming the package that is missing, or saying how to build sqlite3.
+ * `@keyv/sqlite` for `driver: 'sqlite3'` only: it and `sqlite3` are optional peers, so that the
+ * default install does not build a second native module. Rejects with a {@link CapabilityError}
+ * naming the package that is missing (`@keyv/sqlite`, `sqlite3` or `keyv`, its peer), or saying
+ * how to build sqlite3.
+ *
+ * sqlite3 is imported first, on its own: on Node 20, an ES module (`@keyv/sqlite`) importing a
+ * CommonJS module that throws while loading (sqlite3 without its native build) rejects the
+ * `import()` and also raises an unhandled rejection, which ends the process. Imported directly,
+ * sqlite3's failure is an ordinary rejection.
  */
-export const loadKeyvSqlite = async (importer: Importer<KeyvSqliteModule> = () => import('@keyv/sqlite')): Promise<KeyvSqliteModule> => {
+export const loadKeyvSqlite = async (load: Sqlite3Importer = importSqlite3Package): Promise<KeyvSqliteModule> => {
   try {
-    return await importer()
+    await load('sqlite3')
+    return (await load('@keyv/sqlite')) as KeyvSqliteModule
   } catch (error) {
     const missing = missingPackage(error)
     if (missing === '@keyv/sqlite' || missing === 'sqlite3' || missing === 'keyv') {
       throw capabilityError(
-        `driver: "sqlite3" needs the optional package "${missing}", which is not installed: add it ` +
-          '(npm install @keyv/sqlite keyv; @keyv/sqlite brings sqlite3), or use the default driver, "better-sqlite3".',
+        `driver: "sqlite3" needs the optional packages "@keyv/sqlite", "sqlite3" and "keyv", and "${missing}" is not installed: ` +
+          'add them (npm install @keyv/sqlite sqlite3 keyv), or use the default driver, "better-sqlite3".',
         error,
       )
     }
