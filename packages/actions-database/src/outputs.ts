@@ -10,7 +10,11 @@ export const insertOutput = z.object({
   rows,
   /** Rows written: 0 when `duplicate`. */
   affected: count,
-  /** The generated id the dialect reports: MySQL the first row's AUTO_INCREMENT id, SQLite the last row's rowid, PostgreSQL none (use `returning`). */
+  /**
+   * The generated id the dialect reports for an insert without `returning`: MySQL the first row's
+   * AUTO_INCREMENT id, SQLite the last row's rowid, PostgreSQL none (use `returning`). Absent for an
+   * idempotent insert, which returns its row instead.
+   */
   insertId: id.optional(),
   /** True when an idempotent insert found the row its key already wrote (a retried attempt). */
   duplicate: z.boolean(),
@@ -20,7 +24,10 @@ export const insertOutput = z.object({
 export const writeOutput = z.object({
   /** The `returning` columns of the rows touched; empty without `returning`. */
   rows,
-  /** Rows the statement matched (MySQL upsert: 1 per insert, 2 per update, as MySQL counts them). */
+  /**
+   * Rows the statement matched, changed or not. Upsert on MySQL counts as MySQL does: 1 per row inserted,
+   * 2 per row updated, 1 per row left as it was.
+   */
   affected: count,
 })
 
@@ -30,8 +37,9 @@ export const selectOutput = z.object({ rows })
 /** Output of `query`. */
 export const queryOutput = z.object({
   rows,
-  /** Rows changed, when the statement changes rows and the driver reports it. */
+  /** Rows written, when the statement writes rows and the driver reports it. */
   affected: count.optional(),
+  /** The generated id of an INSERT or REPLACE that wrote rows (MySQL: the first row's, SQLite: the last row's). */
   insertId: id.optional(),
 })
 

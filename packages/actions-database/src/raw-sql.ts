@@ -166,3 +166,14 @@ export const bindRawSql = (sql: string, params: Params | undefined, dialect: Dia
   }
   return { fragments, values }
 }
+
+/** The first word of a statement, upper-cased, after blanks and comments (`INSERT`, `UPDATE`, `WITH`…). */
+export const leadingKeyword = (sql: string, dialect: Dialect): string => {
+  let i = 0
+  while (i < sql.length) {
+    if (/\s/.test(sql[i] as string)) i++
+    else if (sql.startsWith('--', i) || sql.startsWith('/*', i) || (dialect === 'mysql' && sql[i] === '#')) i = skipQuoted(sql, i, dialect)
+    else break
+  }
+  return (/^[A-Za-z]+/.exec(sql.slice(i))?.[0] ?? '').toUpperCase()
+}

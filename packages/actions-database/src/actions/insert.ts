@@ -16,10 +16,12 @@ export const plainInsert = async (pack: PackContext, input: InsertInput): Promis
   const rows = (input.rows ?? [input.values!]).map((r) => bindRow(r, pack.dialect))
   const cols = returnedColumns(pack, input.table, input.returning)
   const result = await execute(pack, withReturning(builder(pack).insertInto(input.table).values(rows), cols).compile())
+  // With RETURNING the ids are in `rows` (SQLite reports no rowid for such a statement).
+  const insertId = cols === undefined ? generatedId(pack, result.insertId) : undefined
   return {
     rows: plainRows(result.rows),
     affected: Number(result.numAffectedRows ?? result.rows.length),
-    insertId: cols === undefined ? generatedId(pack, result.insertId) : undefined,
+    ...(insertId === undefined ? {} : { insertId }),
     duplicate: false,
   }
 }
@@ -68,17 +70,18 @@ export const idempotentInsert = async (pack: PackContext, input: InsertInput, ke
   const insert = builder(pack).insertInto(input.table).values(values)
   if (pack.dialect === 'mysql') {
     await assertUniqueKey(pack, input.table, keyColumn)
-    let inserted: { insertId?: bigint } | undefined
     try {
-      inserted = await execute(pack, insert.compile())
+      await execute(pack, insert.compile())
     } catch (error) {
       if (!isMysqlDuplicate(error)) throw error
       const existing = await findByKey(pack, input, key)
       if (!existing) throw error
       return { rows: [existing], affected: 0, duplicate: true }
     }
+    // No insertId, as on the other dialects: the row is returned, and a retried attempt (which finds the
+    // row instead of inserting it) gives the same fields.
     const row = await findByKey(pack, input, key)
-    return { rows: row ? [row] : [], affected: 1, insertId: generatedId(pack, inserted.insertId), duplicate: false }
+    return { rows: row ? [row] : [], affected: 1, duplicate: false }
   }
   const cols = returnedColumns(pack, input.table, input.returning ?? '*')
   const query = withReturning(

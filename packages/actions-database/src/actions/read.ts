@@ -4,7 +4,7 @@ import { builder, capRows, execute, type PackContext, toNumberish } from '../con
 import { allowedColumns, column, tableRef } from '../identifiers.js'
 import type { QueryInput, SelectInput } from '../inputs.js'
 import type { QueryOutput, SelectOutput } from '../outputs.js'
-import { bindRawSql, RawSqlError } from '../raw-sql.js'
+import { bindRawSql, leadingKeyword, RawSqlError } from '../raw-sql.js'
 import { bind, plainRows } from '../values.js'
 import { whereExpression } from '../where.js'
 import { withSelection } from './returning.js'
@@ -27,6 +27,8 @@ export const select = async (pack: PackContext, input: SelectInput): Promise<Sel
   return { rows: plainRows(result.rows) }
 }
 
+const isInsert = (text: string, dialect: PackContext['dialect']) => ['INSERT', 'REPLACE'].includes(leadingKeyword(text, dialect))
+
 /** One statement of raw SQL; parameters are bound at their placeholders, never spliced into the text. */
 export const query = async (pack: PackContext, input: QueryInput, subject: string, allowed: boolean): Promise<QueryOutput> => {
   if (!allowed) {
@@ -46,7 +48,8 @@ export const query = async (pack: PackContext, input: QueryInput, subject: strin
   const result = await execute(pack, statement.compile(pack.db))
   capRows(pack, 'query', result.rows.length, 'add a LIMIT or raise maxRows')
   const affected = result.numAffectedRows === undefined ? undefined : Number(result.numAffectedRows)
-  // Drivers keep the last generated id on the connection: report it only for a statement that wrote rows.
-  const insertId = affected && result.insertId ? toNumberish(result.insertId) : undefined
+  // Drivers keep the last generated id on the connection (SQLite reports it after an UPDATE too): report it
+  // only for an INSERT or REPLACE that wrote rows.
+  const insertId = affected && result.insertId && isInsert(input.sql, pack.dialect) ? toNumberish(result.insertId) : undefined
   return { rows: plainRows(result.rows), ...(affected === undefined ? {} : { affected }), ...(insertId === undefined ? {} : { insertId }) }
 }

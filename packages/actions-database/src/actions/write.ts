@@ -50,12 +50,12 @@ export const upsert = async (pack: PackContext, input: UpsertInput): Promise<Wri
       : { [input.conflict[0]]: sql`${sql.id(input.conflict[0])}` }
     query = insert.onDuplicateKeyUpdate(set)
   } else {
-    query = insert.onConflict((oc) => {
-      const target = oc.columns(input.conflict)
-      return updated.length
-        ? target.doUpdateSet(Object.fromEntries(updated.map((c) => [c, sql`excluded.${sql.id(c)}`])))
-        : target.doNothing()
-    })
+    // Nothing to update: set a conflict column to itself rather than DO NOTHING, so that an existing row
+    // is matched (counted in `affected`, given back by `returning`) as it is on MySQL.
+    const set = updated.length ? updated : [input.conflict[0]]
+    query = insert.onConflict((oc) =>
+      oc.columns(input.conflict).doUpdateSet(Object.fromEntries(set.map((c) => [c, sql`excluded.${sql.id(c)}`]))),
+    )
   }
   query = withReturning(query, returnedColumns(pack, input.table, input.returning))
   return output(await execute(pack, query.compile()))

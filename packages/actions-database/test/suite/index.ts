@@ -4,6 +4,7 @@ import { quoter, type SuiteContext, schemaFor, TABLES, type Target } from './con
 import { crudTests } from './crud.js'
 import { errorTests } from './errors.js'
 import { idempotencyTests } from './idempotency.js'
+import { outputTests } from './outputs.js'
 import { queryTests } from './query.js'
 import { safetyTests } from './safety.js'
 
@@ -35,6 +36,7 @@ export const defineDatabaseSuite = (target: Target, extra?: (t: SuiteContext) =>
     safetyTests(t)
     idempotencyTests(t)
     errorTests(t)
+    outputTests(t)
     extra?.(t)
   })
 }
