@@ -26,6 +26,18 @@ const engineOn = (store: 'keyv' | 'sqlite' | 'redis') => ({
   },
 })
 
+/** The engine suite on PostgreSQL: one throwaway cluster for the project, a namespace per test. */
+const engineOnPostgres = () => ({
+  extends: true as const,
+  test: {
+    name: 'engine-on-postgres',
+    include: engineSuite,
+    setupFiles: ['packages/core/test/engine/setup-store.ts'],
+    env: { DO_SDK_ENGINE_STORE: 'postgres' },
+    globalSetup: ['packages/core/test/engine/postgres-global-setup.ts'],
+  },
+})
+
 export default defineConfig({
   resolve: { alias },
   test: {
@@ -49,6 +61,7 @@ export default defineConfig({
       engineOn('keyv'),
       engineOn('sqlite'),
       engineOn('redis'),
+      engineOnPostgres(),
     ],
   },
 })

@@ -17,3 +17,10 @@ if (storeKind === 'keyv') {
   const { redisStore } = await import('@do-sdk/store-redis')
   setStoreFactory(() => redisStore({ url }, { namespace: uniqueName() }))
 }
+if (storeKind === 'postgres') {
+  const { inject } = await import('vitest')
+  const url = inject('postgresUrl')
+  if (!url) throw new Error('No PostgreSQL URL: the engine-on-postgres project needs the server started by its global setup')
+  const { postgresStore } = await import('@do-sdk/store-postgres')
+  setStoreFactory(() => postgresStore({ connectionString: url, poolSize: 3 }, { namespace: uniqueName() }))
+}
