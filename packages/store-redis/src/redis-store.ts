@@ -1,8 +1,9 @@
 import type { BatchResult, Datastore, ListedEntry, ListOptions, StoredEntry, WriteOp } from '@do-sdk/core'
-import { DoSdkError, InvalidArgumentError, StoreError } from '@do-sdk/core'
+import { describeBatch, expirySweeper, InvalidArgumentError, lazyResource, namespaceOption, StoreError, storeError } from '@do-sdk/core'
 import type { RedisConnectionClientType } from '@keyv/redis'
 import KeyvRedis from '@keyv/redis'
-import { evalScript, SCRIPTS, type Script } from './scripts.js'
+import { countEntries, type Exec, LIST_PAGE, listEntries, type NamespaceKeys, sweepIndex, toEntry } from './listing.js'
+import { evalScript, SCRIPTS } from './scripts.js'
 
 /** How to reach Redis: a URL (the store opens and closes its client) or a client you own. */
 export type RedisConnection = { url: string } | { client: RedisConnectionClientType }
@@ -14,6 +15,18 @@ export interface RedisStoreOptions {
    * or `.`. Keys live under `do:{<namespace>}:`. @default 'default'
    */
   namespace?: string
+  /**
+   * How often the index members of entries Redis has expired are removed, in ms (Redis drops the
+   * entries themselves); 0 turns it off (`count` and `list` still remove those they meet).
+   * @default 60_000
+   */
+  sweepIntervalMs?: number
+}
+
+/** The store's internal hooks, not part of the Datastore contract (tests use them). */
+export interface RedisStoreInternals {
+  /** Removes the index members of every expired entry now; resolves with how many. Does nothing before the client is connected. */
+  sweepExpired(): Promise<number>
 }
 
 /** The parts of a node-redis client the store uses. */
@@ -32,42 +45,19 @@ interface Client {
 const NAME = 'redis'
 const NAMESPACE = /^[A-Za-z0-9_.-]{1,64}$/
 
-/** Smallest string above every string starting with `prefix`, in byte (code point) order; `undefined` if none. */
-const prefixEnd = (prefix: string): string | undefined => {
-  const points = Array.from(prefix)
-  while (points.length > 0) {
-    const last = (points.pop() as string).codePointAt(0) as number
-    if (last < 0x10ffff) return points.join('') + String.fromCodePoint(last === 0xd7ff ? 0xe000 : last + 1)
-  }
-  return undefined
-}
-/** Byte order of the UTF-8 encodings: the order Redis sorts members in. */
-const byteCompare = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b))
-
-/** `ZRANGEBYLEX` bounds of a `list` call. */
-const lexRange = (prefix: string, o: ListOptions): [string, string] => {
-  let min = prefix === '' ? '-' : `[${prefix}`
-  if (o.after !== undefined && byteCompare(o.after, prefix) >= 0) min = `(${o.after}`
-  const end = prefixEnd(prefix)
-  let max = end === undefined ? '+' : `(${end}`
-  if (o.before !== undefined && (end === undefined || byteCompare(o.before, end) < 0)) max = `(${o.before}`
-  return [min, max]
-}
-
-const toEntry = (value: unknown, version: unknown, expiresAt: unknown): StoredEntry =>
-  expiresAt === '' || expiresAt === null || expiresAt === undefined
-    ? { value: String(value), version: Number(version) }
-    : { value: String(value), version: Number(version), expiresAt: Number(expiresAt) }
-
 /**
  * A Datastore on Redis, for apps running on many machines: `{ multiProcess: true, atomicBatch:
- * true, nativeTtl: true, pubsub: true }`.
+ * true, pubsub: true }`.
  *
  * Each `batch` is one Lua script: every condition is checked and every op applied atomically,
  * against every process. An entry is a hash (value, version, expiry) that Redis expires itself
  * (`PEXPIREAT`); a per-namespace sorted set indexes the keys for ordered listing (`ZRANGEBYLEX`),
- * maintained by the same scripts. `getMany` is one round trip, `now()` is Redis `TIME`, and
- * `publish`/`subscribe` use Redis pub/sub (on a duplicate connection).
+ * maintained by the same scripts, and another scores the keys by expiry, so that the index members
+ * of expired entries are removed too (every `sweepIntervalMs`, and before each `count`).
+ * `list` reads the index in pages of 500 per script call (a long listing never holds Redis for
+ * long), `count` is `ZLEXCOUNT` on the index, `getMany` is one round trip, `now()` is Redis
+ * `TIME`, and `publish`/`subscribe` use Redis pub/sub (on a duplicate connection). Every script
+ * declares every key it touches, all in the namespace's `{<namespace>}` hash slot.
  *
  * Built on `@keyv/redis`: with `{ url }` the store opens a client through it (reconnecting with
  * backoff; commands issued while disconnected wait and are sent on reconnect) and closes it on
@@ -90,56 +80,49 @@ export const redisStore = (connection: RedisConnection, options: RedisStoreOptio
       `[do-sdk] [${NAME}] Option "client" must be a node-redis client (createClient from "@keyv/redis" or "redis").`,
     )
   }
-  const namespace = options.namespace ?? 'default'
-  if (!NAMESPACE.test(namespace)) {
+  const namespace = namespaceOption(NAME, options.namespace, {
+    default: 'default',
+    pattern: NAMESPACE,
+    allowed: '1 to 64 letters, digits, "_", "-" or "."',
+  })
+  const sweepIntervalMs = options.sweepIntervalMs ?? 60_000
+  if (typeof sweepIntervalMs !== 'number' || !Number.isFinite(sweepIntervalMs) || sweepIntervalMs < 0) {
     throw new InvalidArgumentError(
-      `[do-sdk] [${NAME}] Invalid namespace ${JSON.stringify(namespace)}: use 1 to 64 letters, digits, "_", "-" or ".".`,
+      `[do-sdk] [${NAME}] Option "sweepIntervalMs" must be a number of ms >= 0, got ${String(sweepIntervalMs)}.`,
     )
   }
   const base = `do:{${namespace}}:`
-  const entryPrefix = `${base}e:`
-  const prefixLength = String(entryPrefix.length) // ASCII: bytes = UTF-16 units
-  const indexKey = `${base}i`
+  const keys: NamespaceKeys = { index: `${base}i`, expiry: `${base}x`, entry: `${base}e:` }
+  const prefixLength = String(keys.entry.length) // ASCII: bytes = UTF-16 units
   const channelKey = (channel: string) => `${base}c:${channel}`
   // Ours to open and close with { url }; the caller's with { client }.
   const client = given ?? (new KeyvRedis(url as string, { throwOnConnectError: true, throwOnErrors: true }).client as unknown as Client)
 
   const fail = (what: string, error: unknown): never => {
-    if (DoSdkError.isInstance(error)) throw error
-    const reason = error instanceof Error ? error.message : String(error)
-    throw new StoreError(`[do-sdk] [${NAME}] ${what} failed: ${reason}`, NAME, { cause: error })
+    throw storeError(NAME, what, error)
   }
 
-  let closed = false
-  let opened = false
-  let connecting: Promise<void> | undefined
+  // Connected once; isOpen stays true while node-redis reconnects (commands wait in its queue),
+  // false once the client was closed.
+  const connected = lazyResource({
+    open: async () => {
+      if (!client.isOpen) await client.connect()
+      return client
+    },
+    closedError: () => new StoreError(`[do-sdk] [${NAME}] The store is closed.`, NAME),
+  })
   const ready = async () => {
-    if (closed) throw new StoreError(`[do-sdk] [${NAME}] The store is closed.`, NAME)
-    // isOpen stays true while node-redis reconnects (commands wait in its queue); false means closed.
-    if (client.isOpen) {
-      opened = true
-      return
-    }
-    if (opened) throw new StoreError(`[do-sdk] [${NAME}] The Redis client was closed.`, NAME)
-    connecting ??= client
-      .connect()
-      .then(() => {
-        opened = true
-      })
-      .finally(() => {
-        connecting = undefined
-      })
-    await connecting
+    await connected.get()
+    if (!client.isOpen) throw new StoreError(`[do-sdk] [${NAME}] The Redis client was closed.`, NAME)
   }
   const sendCommand = (args: string[]) => client.sendCommand(args)
   /**
    * Sends `args` (a whole `EVALSHA` command when `script` is given) and wraps a failure in a
    * StoreError. `what` names the call in that error; it is a function so the hot path never builds it.
    */
-  const exec = async (what: () => string, args: string[], script?: Script): Promise<unknown> => {
+  const exec: Exec = async (what, args, script) => {
     try {
-      if (closed || !client.isOpen) await ready()
-      else opened = true
+      if (connected.value === undefined || !client.isOpen) await ready()
       return await (script === undefined ? client.sendCommand(args) : evalScript(sendCommand, script, args))
     } catch (error) {
       return fail(what(), error)
@@ -152,16 +135,16 @@ export const redisStore = (connection: RedisConnection, options: RedisStoreOptio
    * has passed, that is exactly when `x <= now` on the Redis clock, so a hash it returns is live.
    */
   const get = async (key: string): Promise<StoredEntry | undefined> => {
-    const r = (await exec(() => `get of ${JSON.stringify(key)}`, ['HMGET', entryPrefix + key, 'v', 'n', 'x'])) as unknown[]
+    const r = (await exec(() => `get of ${JSON.stringify(key)}`, ['HMGET', keys.entry + key, 'v', 'n', 'x'])) as unknown[]
     return r[1] === null || r[1] === undefined ? undefined : toEntry(r[0], r[1], r[2])
   }
 
-  const getMany = async (keys: string[]): Promise<(StoredEntry | undefined)[]> => {
-    if (keys.length === 0) return []
-    if (keys.length === 1) return [await get(keys[0] as string)]
-    const command = ['EVALSHA', SCRIPTS.getMany.sha, String(keys.length)]
-    for (const key of keys) command.push(entryPrefix + key)
-    const reply = (await exec(() => `getMany of ${keys.length} keys`, command, SCRIPTS.getMany)) as unknown[][]
+  const getMany = async (list: string[]): Promise<(StoredEntry | undefined)[]> => {
+    if (list.length === 0) return []
+    if (list.length === 1) return [await get(list[0] as string)]
+    const command = ['EVALSHA', SCRIPTS.getMany.sha, String(list.length)]
+    for (const key of list) command.push(keys.entry + key)
+    const reply = (await exec(() => `getMany of ${list.length} keys`, command, SCRIPTS.getMany)) as unknown[][]
     return reply.map((r) => (r.length === 0 ? undefined : toEntry(r[0], r[1], r[2])))
   }
 
@@ -180,36 +163,40 @@ export const redisStore = (connection: RedisConnection, options: RedisStoreOptio
     return subscriber
   }
 
-  return {
+  // Never connects on its own: a store that was never used has nothing to sweep.
+  const sweeper = expirySweeper({
+    intervalMs: sweepIntervalMs,
+    sweep: async () => (connected.value === undefined ? 0 : sweepIndex(exec, keys)),
+  })
+
+  const store: Datastore = {
     name: NAME,
-    capabilities: { multiProcess: true, atomicBatch: true, nativeTtl: true, pubsub: true },
+    capabilities: { multiProcess: true, atomicBatch: true, pubsub: true },
     get,
     getMany,
-    async list(prefix: string, opts: ListOptions = {}) {
-      const limit = opts.limit === undefined ? -1 : Math.max(0, Math.floor(opts.limit))
-      if (limit === 0) return []
-      const [min, max] = lexRange(prefix, opts)
-      const command = ['EVALSHA', SCRIPTS.list.sha, '1', indexKey, entryPrefix, min, max, String(limit), opts.reverse ? '1' : '0']
-      const flat = (await exec(() => `list of ${JSON.stringify(prefix)}`, command, SCRIPTS.list)) as unknown[]
-      const out: ListedEntry[] = []
-      for (let i = 0; i < flat.length; i += 4) out.push({ key: String(flat[i]), ...toEntry(flat[i + 1], flat[i + 2], flat[i + 3]) })
-      return out
-    },
+    list: (prefix: string, opts: ListOptions = {}): Promise<ListedEntry[]> => listEntries(exec, keys, LIST_PAGE, prefix, opts),
+    /**
+     * The live entries whose key starts with `prefix`, within `after`/`before` (exclusive):
+     * `ZLEXCOUNT` on the index, after removing the index members of entries that expired (found
+     * through the expiry set), so it matches what `list` returns. Not counted right: entries Redis
+     * evicted (run it with `noeviction`) and entries written with an expiry by a version before
+     * the expiry set, until a `list` passes over them.
+     */
+    count: (prefix: string, opts: Pick<ListOptions, 'after' | 'before'> = {}) => countEntries(exec, keys, prefix, opts),
     async batch(ops: WriteOp[]): Promise<BatchResult> {
       const n = ops.length
       if (n === 0) return { ok: true, versions: [] }
-      // The whole EVALSHA in one array: KEYS are the index then each op's entry key; ARGV is the
-      // entry prefix length then 4 strings per op (see BATCH in scripts.ts).
-      const command = ['EVALSHA', SCRIPTS.batch.sha, String(n + 1), indexKey]
-      for (const op of ops) command.push(entryPrefix + op.key)
+      // The whole EVALSHA in one array: KEYS are the index, the expiry set, then each op's entry
+      // key; ARGV is the entry prefix length then 4 strings per op (see BATCH in scripts.ts).
+      const command = ['EVALSHA', SCRIPTS.batch.sha, String(n + 2), keys.index, keys.expiry]
+      for (const op of ops) command.push(keys.entry + op.key)
       command.push(prefixLength)
       for (const op of ops) {
         const ifVersion = op.ifVersion === undefined ? '' : String(op.ifVersion)
         if (op.op === 'set') command.push('s', ifVersion, op.value, op.expiresAt === undefined ? '' : String(op.expiresAt))
         else command.push(op.op === 'delete' ? 'd' : 'c', ifVersion, '', '')
       }
-      const what = () => `batch of ${n} ops on ${JSON.stringify(ops[0]?.key)}${n > 1 ? ' and more' : ''}`
-      const reply = (await exec(what, command, SCRIPTS.batch)) as unknown[]
+      const reply = (await exec(() => describeBatch(ops), command, SCRIPTS.batch)) as unknown[]
       if (Number(reply[0]) !== 1)
         return { ok: false, conflictKey: (ops[Number(reply[1]) - 1] as WriteOp).key, actualVersion: Number(reply[2]) }
       const versions = new Array<number>(n)
@@ -237,8 +224,9 @@ export const redisStore = (connection: RedisConnection, options: RedisStoreOptio
       return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
     },
     async close() {
-      if (closed) return
-      closed = true
+      if (connected.closed) return
+      sweeper.stop()
+      await connected.close()
       const sub = await subscriber?.catch(() => undefined)
       if (sub?.isOpen) sub.destroy()
       // close() waits for queued commands, which never come back from a server that is down.
@@ -246,4 +234,7 @@ export const redisStore = (connection: RedisConnection, options: RedisStoreOptio
         await ((client as Client & { isReady: boolean }).isReady ? client.close() : client.destroy())
     },
   }
+  const internals: RedisStoreInternals = { sweepExpired: sweeper.run }
+  Object.defineProperty(store, 'sweepExpired', { value: internals.sweepExpired, enumerable: false })
+  return store
 }

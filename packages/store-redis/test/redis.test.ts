@@ -63,8 +63,9 @@ describe('redisStore options', () => {
     expect(() => redisStore({ url: 'redis://x' }, { namespace: 'a{b}' })).toThrow(InvalidArgumentError)
   })
 
-  it('declares everything', () => {
-    expect(redisStore({ url: 'redis://x' }).capabilities).toEqual({ multiProcess: true, atomicBatch: true, nativeTtl: true, pubsub: true })
+  it('declares every capability (not the deprecated nativeTtl), and refuses a bad sweep interval', () => {
+    expect(redisStore({ url: 'redis://x' }).capabilities).toEqual({ multiProcess: true, atomicBatch: true, pubsub: true })
+    expect(() => redisStore({ url: 'redis://x' }, { sweepIntervalMs: -1 })).toThrow('"sweepIntervalMs" must be a number of ms >= 0')
   })
 })
 
