@@ -1,11 +1,13 @@
 // One engine process of the multi-process tests. Run it as a real child process:
 //   node --import ./register-ts.mjs worker.ts --redis redis://127.0.0.1:6390 --namespace t1 --log w1.log
 //   node --import ./register-ts.mjs worker.ts --sqlite /tmp/x/runs.db --log w1.log
+//   node --import ./register-ts.mjs worker.ts --postgres postgres://u:p@127.0.0.1:5432/db --namespace t1 --log w1.log
 // Options: --lease 1s, --poll 200ms, --concurrency 20, --engine-id id, --drain-timeout 10s,
 // --block-step work#2 (that step's action never returns), --pause-after-commit <runId>:<stepId> (the
 // process SIGSTOPs itself right after that step's commit reaches the store, before it goes on).
 // Prints `ready <engineId>` once started; SIGTERM stops the engine gracefully and exits 0.
 import { parseArgs } from 'node:util'
+import { postgresStore } from '@do-sdk/store-postgres'
 import { redisStore } from '@do-sdk/store-redis'
 import { sqliteStore } from '@do-sdk/store-sqlite'
 import { createEngine, type Datastore, jsonSerializer, silentLogger } from '../../src/index.js'
@@ -16,6 +18,7 @@ const { values: opts } = parseArgs({
     redis: { type: 'string' },
     namespace: { type: 'string', default: 'default' },
     sqlite: { type: 'string' },
+    postgres: { type: 'string' },
     log: { type: 'string' },
     lease: { type: 'string', default: '1s' },
     poll: { type: 'string', default: '200ms' },
@@ -26,14 +29,18 @@ const { values: opts } = parseArgs({
     'pause-after-commit': { type: 'string' },
   },
 })
-if (!opts.log || (!opts.redis && !opts.sqlite)) {
-  console.error('usage: worker.ts (--redis <url> [--namespace ns] | --sqlite <path>) --log <file> [options]')
+if (!opts.log || (!opts.redis && !opts.sqlite && !opts.postgres)) {
+  console.error(
+    'usage: worker.ts (--redis <url> [--namespace ns] | --postgres <url> [--namespace ns] | --sqlite <path>) --log <file> [options]',
+  )
   process.exit(2)
 }
 
 const base: Datastore = opts.redis
   ? redisStore({ url: opts.redis }, { namespace: opts.namespace })
-  : sqliteStore({ path: opts.sqlite as string })
+  : opts.postgres
+    ? postgresStore({ connectionString: opts.postgres }, { namespace: opts.namespace })
+    : sqliteStore({ path: opts.sqlite as string })
 
 /** Freezes this process (as a long GC pause or a VM stall would) right after the commit of one step lands. */
 const pausing = (store: Datastore, target: string): Datastore => {
