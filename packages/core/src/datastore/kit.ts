@@ -92,14 +92,14 @@ const LONE_SURROGATE = /\p{Cs}/u
  */
 export const namespaceOption = (store: string, value: unknown, rules: NamespaceRules): string => {
   if (value === undefined) return rules.default
-  const invalid = (why: string) => new InvalidArgumentError(`[do-sdk] [${store}] Invalid namespace ${describe(value)}: ${why}.`)
+  const invalid = (why: string) => new InvalidArgumentError(`[do-sdk] [${store}] Invalid namespace ${describeValue(value)}: ${why}.`)
   if (typeof value !== 'string') throw invalid('it must be a string')
   if (LONE_SURROGATE.test(value)) throw invalid('it contains a lone UTF-16 surrogate, which cannot be stored as text')
   if (rules.pattern && !rules.pattern.test(value)) throw invalid(`use ${rules.allowed ?? `a name matching ${rules.pattern}`}`)
   return value
 }
 
-const describe = (value: unknown) => {
+const describeValue = (value: unknown) => {
   if (typeof value !== 'string') return `(${value === null ? 'null' : typeof value})`
   // JSON.stringify escapes lone surrogates (\ud800), so the message shows what was given.
   return JSON.stringify(value)
