@@ -13,11 +13,15 @@ export interface Connection {
 // Drivers are optional peer dependencies: each is imported on the first query, so an app that only uses
 // SQLite never needs pg or mysql2 installed.
 type PgModule = { Pool: new (config: Record<string, unknown>) => PgPool }
-type PgPool = { on(event: 'error', listener: (err: Error) => void): void }
+type PgClient = { on(event: 'error', listener: (err: Error) => void): void }
+type PgPool = {
+  on(event: 'error', listener: (err: Error) => void): void
+  on(event: 'connect', listener: (client: PgClient) => void): void
+}
 type Mysql2Module = { createPool(config: Record<string, unknown>): MysqlPool }
 type MysqlPool = { on(event: string, listener: (...args: unknown[]) => void): void }
 type SqliteModule = new (path: string, options: Record<string, unknown>) => SqliteDatabase
-type SqliteDatabase = { pragma(source: string): unknown }
+type SqliteDatabase = { pragma(source: string): unknown; defaultSafeIntegers(on: boolean): unknown }
 
 const sqlite = (path: string, readonly: boolean, loader: DriverLoader) =>
   new SqliteDialect({
@@ -34,6 +38,9 @@ const sqlite = (path: string, readonly: boolean, loader: DriverLoader) =>
       }
       // Off by default in SQLite; a foreign key the schema declares should hold.
       db.pragma('foreign_keys = ON')
+      // Integers as BigInt, so that an id past 2^53 is read exactly (as a string in the output, see plainRows)
+      // instead of rounded to the nearest double.
+      db.defaultSafeIntegers(true)
       return db as never
     },
   })
@@ -47,6 +54,9 @@ const postgres = (connectionString: string | undefined, pool: Record<string, unk
       // An idle client that loses its connection emits 'error' on the pool; unhandled, it would crash the
       // process. The next query gets a fresh connection (or a retryable error).
       p.on('error', () => {})
+      // A client checked out when its connection drops emits 'error' on itself, where the pool no longer
+      // listens (and Kysely never does): that would crash the process too. Its query fails (retryable).
+      p.on('connect', (client) => client.on('error', () => {}))
       return p as never
     },
   })

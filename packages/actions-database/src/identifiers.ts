@@ -8,12 +8,16 @@ import { z } from 'zod'
 const FORBIDDEN_CHARS = new Set(['.', '?'])
 const isForbidden = (ch: string) => FORBIDDEN_CHARS.has(ch) || ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f
 
-/** A table or column name: 1-64 characters, no ".", no "?", no control characters. Always quoted. */
+/**
+ * A table or column name: 1-64 characters, no ".", no "?", no control characters, not `__proto__` (as an
+ * object key it is dropped by zod and sets a prototype in drivers' rows). Always quoted.
+ */
 export const identifier = z
   .string()
   .min(1, 'an identifier needs 1-64 characters')
   .max(64, 'an identifier needs 1-64 characters')
   .refine((name) => ![...name].some(isForbidden), 'an identifier may not contain ".", "?" or control characters')
+  .refine((name) => name !== '__proto__', 'an identifier may not be "__proto__"')
 
 /** A column as an expression: one quoted identifier, never parsed for dots or aliases. */
 export const column = (name: string): Expression<unknown> => sql.id(name)

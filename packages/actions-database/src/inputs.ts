@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { Dialect } from './errors.js'
 import { type AllowList, identifier } from './identifiers.js'
+import { refusingProtoKeys } from './keys.js'
 import type { Params } from './raw-sql.js'
 import { type ColumnValue, row, scalar } from './values.js'
 import { condition, type Where } from './where.js'
@@ -206,5 +207,13 @@ export const inputSchemas = (dialect: Dialect, allow: AllowList | undefined, max
     })
     .strict()
 
-  return { insert, update, upsert, delete: del, select, query }
+  // An own __proto__ key anywhere is refused before zod, which would drop it: a `where` would lose a condition.
+  return {
+    insert: refusingProtoKeys(insert),
+    update: refusingProtoKeys(update),
+    upsert: refusingProtoKeys(upsert),
+    delete: refusingProtoKeys(del),
+    select: refusingProtoKeys(select),
+    query: refusingProtoKeys(query),
+  }
 }

@@ -29,7 +29,13 @@ const IDENT = /[A-Za-z0-9_]/
 const skipQuoted = (sql: string, i: number, dialect: Dialect): number => {
   const ch = sql[i]
   const next = sql[i + 1]
-  if (ch === '-' && next === '-') return endOf(sql, '\n', i + 2)
+  // PostgreSQL ends a -- comment at CR as well as LF: "--x\r; DROP TABLE t" is two statements there.
+  if (ch === '-' && next === '-') {
+    if (dialect === 'postgres') return lineEnd(sql, i + 2)
+    // MySQL starts a comment only at "-- " followed by a blank or a control character: "1--x" is 1 - (-x).
+    if (dialect === 'mysql' && (sql.charCodeAt(i + 2) || 0) > 0x20) return -1
+    return endOf(sql, '\n', i + 2)
+  }
   if (ch === '#' && dialect === 'mysql') return endOf(sql, '\n', i + 1)
   if (ch === '/' && next === '*') return blockCommentEnd(sql, i, dialect === 'postgres')
   if (ch === '[' && dialect === 'sqlite') return endOf(sql, ']', i + 1)
@@ -50,6 +56,11 @@ const skipQuoted = (sql: string, i: number, dialect: Dialect): number => {
       else return j + 1
     }
   }
+  return sql.length
+}
+
+const lineEnd = (sql: string, from: number): number => {
+  for (let j = from; j < sql.length; j++) if (sql[j] === '\n' || sql[j] === '\r') return j + 1
   return sql.length
 }
 
@@ -84,7 +95,7 @@ export const tokenize = (sql: string, dialect: Dialect): Token[] => {
   }
   for (let i = 0; i < sql.length; ) {
     const skipTo = skipQuoted(sql, i, dialect)
-    const isComment = sql.startsWith('--', i) || sql.startsWith('/*', i) || (dialect === 'mysql' && sql[i] === '#')
+    const isComment = (sql.startsWith('--', i) && skipTo !== -1) || sql.startsWith('/*', i) || (dialect === 'mysql' && sql[i] === '#')
     if (ended && !isComment && !/\s/.test(sql[i])) {
       throw new RawSqlError('holds more than one statement: run one statement per query', ['sql'])
     }
@@ -171,9 +182,14 @@ export const bindRawSql = (sql: string, params: Params | undefined, dialect: Dia
 export const leadingKeyword = (sql: string, dialect: Dialect): string => {
   let i = 0
   while (i < sql.length) {
-    if (/\s/.test(sql[i] as string)) i++
-    else if (sql.startsWith('--', i) || sql.startsWith('/*', i) || (dialect === 'mysql' && sql[i] === '#')) i = skipQuoted(sql, i, dialect)
-    else break
+    if (/\s/.test(sql[i] as string)) {
+      i++
+      continue
+    }
+    const comment = sql.startsWith('--', i) || sql.startsWith('/*', i) || (dialect === 'mysql' && sql[i] === '#')
+    const end = comment ? skipQuoted(sql, i, dialect) : -1
+    if (end === -1) break
+    i = end
   }
   return (/^[A-Za-z]+/.exec(sql.slice(i))?.[0] ?? '').toUpperCase()
 }

@@ -2,6 +2,7 @@ import { InvalidArgumentError } from '@do-sdk/core'
 import { z } from 'zod'
 import type { Dialect } from './errors.js'
 import { identifier } from './identifiers.js'
+import { refusingProtoKeys } from './keys.js'
 import type { DatabaseActionsOptions } from './options.js'
 
 const tables = z.union([
@@ -24,6 +25,32 @@ const common = {
 }
 
 const poolObject = z.record(z.string(), z.unknown())
+
+/**
+ * mysql2 reads options from the query string of a `uri` and lets them override the pool options (the
+ * pack's forced ones included), so the settings the pack depends on are refused there too. A `uri`
+ * inside `pool` would do the same behind the pack's back: give it as the `uri` option.
+ */
+const MYSQL_UNSAFE: Record<string, (value: string) => boolean> = {
+  stringifyObjects: (v) => v.trim() !== 'true',
+  multipleStatements: (v) => v.trim() !== 'false',
+  namedPlaceholders: (v) => v.trim() !== 'false',
+  flags: (v) => /-\s*FOUND_ROWS/i.test(v),
+}
+const mysqlUriProblem = (uri: string): string | undefined => {
+  let params: URLSearchParams
+  try {
+    params = new URL(uri).searchParams
+  } catch {
+    return undefined // reported by the URL check
+  }
+  for (const [key, value] of params) {
+    if (Object.hasOwn(MYSQL_UNSAFE, key) && MYSQL_UNSAFE[key]?.(value)) {
+      return `must not set ${key}=${key === 'flags' ? '-FOUND_ROWS' : value} in its query string (the pack relies on the opposite; value not shown otherwise)`
+    }
+  }
+  return undefined
+}
 
 // The URL is parsed here, where a failure can be reported without echoing it: Node's URL errors carry
 // the whole input (password included) in `input`.
@@ -56,11 +83,21 @@ const schemas = {
   mysql: z.object({
     ...common,
     dialect: z.literal('mysql'),
-    uri: url(['mysql:']).optional(),
+    uri: url(['mysql:'])
+      .superRefine((uri, ctx) => {
+        const problem = mysqlUriProblem(uri)
+        if (problem) ctx.addIssue({ code: 'custom', message: problem })
+      })
+      .optional(),
     pool: poolObject
       .refine((p) => p.stringifyObjects !== false, { message: 'must not be false', path: ['stringifyObjects'] })
       .refine((p) => p.multipleStatements !== true, { message: 'must not be true', path: ['multipleStatements'] })
       .refine((p) => p.namedPlaceholders !== true, { message: 'must not be true', path: ['namedPlaceholders'] })
+      .refine((p) => !/-\s*FOUND_ROWS/i.test(String(p.flags ?? '')), {
+        message: 'must not remove FOUND_ROWS (affected counts matched rows)',
+        path: ['flags'],
+      })
+      .refine((p) => p.uri === undefined, { message: 'give the URI as the uri option, not inside pool', path: ['uri'] })
       .optional(),
   }),
 }
@@ -84,7 +121,7 @@ export const validateOptions = (options: DatabaseActionsOptions): DatabaseAction
   const dialect = (options as { dialect?: unknown }).dialect
   const schema = 'db' in options ? kysely : schemas[dialect as Dialect]
   if (!schema) return fail('dialect', `must be "sqlite", "postgres" or "mysql"`)
-  const result = schema.strict().safeParse(options)
+  const result = refusingProtoKeys(schema.strict()).safeParse(options)
   if (!result.success) {
     const issue = result.error.issues[0]
     const option = issue.code === 'unrecognized_keys' ? issue.keys.join('", "') : issue.path.join('.')

@@ -42,5 +42,16 @@ export const bind = (value: ColumnValue, dialect: Dialect): string | number | bi
 export const bindRow = (values: Record<string, ColumnValue>, dialect: Dialect): Record<string, unknown> =>
   Object.fromEntries(Object.entries(values).map(([k, v]) => [k, bind(v, dialect)]))
 
-/** Rows as plain objects (zod and the engine's serializer accept no class instances, e.g. driver row classes). */
-export const plainRows = (rows: readonly unknown[]): Record<string, unknown>[] => rows.map((r) => ({ ...(r as Record<string, unknown>) }))
+/** A BigInt as a JSON-safe value: a number when it fits exactly, else its decimal string. */
+const jsonSafe = (value: unknown): unknown => {
+  if (typeof value !== 'bigint') return value
+  return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : value.toString()
+}
+
+/**
+ * Rows as plain objects (zod and the engine's serializer accept no class instances, e.g. driver row
+ * classes), with BigInts (SQLite integers) as numbers, or as strings past 2^53.
+ */
+export const plainRows = (rows: readonly unknown[]): Record<string, unknown>[] =>
+  // fromEntries defines own properties: a column named __proto__ cannot change the row's prototype.
+  rows.map((r) => Object.fromEntries(Object.entries(r as Record<string, unknown>).map(([key, value]) => [key, jsonSafe(value)])))

@@ -67,4 +67,33 @@ describe('databaseActions options', () => {
     const schema = db.select.describe().inputSchema as { properties: { table: { enum: string[] } } }
     expect(schema.properties.table.enum).toEqual(['users', 'orders'])
   })
+
+  // docs/packs/database.md: "passing the opposite is refused, in `pool` and in the query string of `uri`, which mysql2 lets override the pool options"
+  it('refuses the opposite in the uri query string too (mysql2 lets it override the pool options), and a uri inside pool', () => {
+    for (const [query, key] of [
+      ['multipleStatements=true', 'multipleStatements'],
+      ['stringifyObjects=false', 'stringifyObjects'],
+      ['namedPlaceholders=true', 'namedPlaceholders'],
+      ['flags=-FOUND_ROWS', 'flags'],
+      ['charset=utf8mb4&flags=%2BCOMPRESS,-FOUND_ROWS', 'flags'],
+    ]) {
+      const err = invalid({ dialect: 'mysql', uri: `mysql://app:s3cr3t@127.0.0.1:3306/app?${query}` })
+      expect(err.message).toContain('"uri"')
+      expect(err.message).toContain(`must not set ${key}=`)
+      expect(err.message).not.toContain('s3cr3t')
+    }
+    expect(invalid({ dialect: 'mysql', pool: { uri: 'mysql://h/db?multipleStatements=true' } }).message).toContain('"pool.uri"')
+    expect(invalid({ dialect: 'mysql', uri: 'mysql://h/db', pool: { flags: ['-FOUND_ROWS'] } }).message).toContain('"pool.flags"')
+    // The safe values are accepted.
+    const ok = databaseActions({ dialect: 'mysql', uri: 'mysql://h/db?multipleStatements=false&charset=utf8mb4&flags=%2BCOMPRESS' })
+    expect(ok.insert.id).toBe('database.insert')
+  })
+
+  // docs/packs/database.md: "An own `__proto__` key anywhere in the input is refused"
+  it('refuses an own __proto__ key in the options (an allow-list entry or a pool option would vanish)', () => {
+    const proto = (rest: object) => Object.assign(JSON.parse('{"__proto__": ["id"]}'), rest)
+    expect(invalid({ dialect: 'sqlite', path: ':memory:', tables: proto({ users: ['email'] }) }).message).toContain('"tables.__proto__"')
+    expect(invalid({ dialect: 'postgres', pool: proto({ host: 'h' }) }).message).toContain('"pool.__proto__"')
+    expect(invalid({ dialect: 'sqlite', path: ':memory:', tables: ['users', '__proto__'] }).message).toContain('"tables.1"')
+  })
 })

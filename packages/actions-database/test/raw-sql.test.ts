@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { bindRawSql, RawSqlError } from '../src/raw-sql.js'
+import { bindRawSql, leadingKeyword, RawSqlError } from '../src/raw-sql.js'
 
 const sqlOf = (fragments: string[]) => fragments.join('<?>')
 
@@ -53,5 +53,18 @@ describe('bindRawSql', () => {
     expect(() => bindRawSql('SELECT :a', { b: 1 }, 'mysql')).toThrow(/:a has no value/)
     expect(() => bindRawSql('SELECT :a', { a: 1, extra: 2 }, 'mysql')).toThrow(/"extra" not used/)
     expect(() => bindRawSql('SELECT :constructor', {}, 'mysql')).toThrow(/no value/)
+  })
+})
+
+describe('leadingKeyword', () => {
+  // docs/packs/database.md: "for a `query` only when the statement is an INSERT or REPLACE that wrote rows"
+  it('reads the first word after blanks and comments, as each dialect reads comments', () => {
+    expect(leadingKeyword('  /* a */ -- b\n insert INTO t', 'sqlite')).toBe('INSERT')
+    expect(leadingKeyword('# c\nREPLACE INTO t', 'mysql')).toBe('REPLACE')
+    expect(leadingKeyword('--x\rUPDATE t', 'postgres')).toBe('UPDATE')
+    // "--x" is no comment on MySQL: the statement starts with a minus sign.
+    expect(leadingKeyword('--x\nINSERT INTO t', 'mysql')).toBe('')
+    expect(leadingKeyword('WITH a AS (SELECT 1) INSERT INTO t SELECT * FROM a', 'postgres')).toBe('WITH')
+    expect(leadingKeyword('', 'sqlite')).toBe('')
   })
 })

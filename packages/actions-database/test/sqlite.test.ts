@@ -5,7 +5,7 @@ import Database from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
 import { expect, it } from 'vitest'
 import { databaseActions } from '../src/index.js'
-import type { Harness } from './suite/context.js'
+import { type Harness, rejection } from './suite/context.js'
 import { defineDatabaseSuite } from './suite/index.js'
 
 const start = async (): Promise<Harness> => {
@@ -82,6 +82,35 @@ defineDatabaseSuite({ dialect: 'sqlite', start }, (t) => {
       })
       expect(busy).toBe(1)
       expect(await t.harness.exec('SELECT label FROM events')).toEqual([{ label: 'after the lock' }])
+    } finally {
+      await kysely.destroy()
+    }
+  })
+
+  // docs/packs/database.md: "Cancellation: `ctx.signal` is checked before each statement"
+  it('checks the signal before each statement: an idempotent insert aborted after its first statement runs no second one', async () => {
+    const path = (t.harness.options as { path: string }).path
+    const controller = new AbortController()
+    const statements: string[] = []
+    const kysely = new Kysely<any>({
+      dialect: new SqliteDialect({ database: new Database(path) }),
+      log: (event) => {
+        statements.push(event.query.sql)
+        controller.abort(new Error('cancelled after the first statement'))
+      },
+    })
+    const pack = databaseActions({ dialect: 'sqlite', db: kysely })
+    const input = { table: 'users', values: { email: 'k@x' }, idempotencyKey: 'request_key' }
+    try {
+      // The row exists: the INSERT … ON CONFLICT DO NOTHING returns nothing, and a SELECT would follow.
+      await t.harness.exec("INSERT INTO users (email, request_key) VALUES ('k@x', 'run:step')")
+      const err = await rejection(pack.insert.execute(input, { idempotencyKey: 'run:step', signal: controller.signal, retry: false }))
+      expect(err.message).toMatch(/cancelled after the first statement/)
+      expect(statements).toHaveLength(1)
+      expect(statements[0]).toMatch(/^insert into/)
+      // Already aborted: no statement at all.
+      await expect(pack.select.execute({ table: 'users' }, { signal: controller.signal })).rejects.toThrow()
+      expect(statements).toHaveLength(1)
     } finally {
       await kysely.destroy()
     }

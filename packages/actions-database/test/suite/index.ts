@@ -3,6 +3,7 @@ import { databaseActions } from '../../src/index.js'
 import { quoter, type SuiteContext, schemaFor, TABLES, type Target } from './context.js'
 import { crudTests } from './crud.js'
 import { errorTests } from './errors.js'
+import { hostileTests } from './hostile.js'
 import { idempotencyTests } from './idempotency.js'
 import { outputTests } from './outputs.js'
 import { queryTests } from './query.js'
@@ -37,6 +38,7 @@ export const defineDatabaseSuite = (target: Target, extra?: (t: SuiteContext) =>
     idempotencyTests(t)
     errorTests(t)
     outputTests(t)
+    hostileTests(t)
     extra?.(t)
   })
 }
