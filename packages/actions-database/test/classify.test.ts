@@ -12,6 +12,7 @@ const myError = (errno: number, code: string, message: string) =>
 const liteError = (code: string, message: string) => Object.assign(new Error(message), { code })
 
 describe('classify', () => {
+  // docs/packs/database.md: "connection refused/reset/lost, timeout, deadlock (`40P01`, `ER_LOCK_DEADLOCK`), serialization failure (`40001`), lock wait timeout, too many connections, server shutting down, `SQLITE_BUSY`/`SQLITE_LOCKED`"
   it.each([
     ['postgres', pgError('40P01'), 'deadlock'],
     ['postgres', pgError('40001'), 'serialization failure'],
@@ -31,6 +32,7 @@ describe('classify', () => {
     expect(isRetryable(thrown)).toBe(true)
   })
 
+  // docs/packs/database.md: "unique, foreign key, check, not-null or exclusion violation"
   it.each([
     ['postgres', pgError('23505', { constraint: 'users_email_key' }), 'unique', 'users_email_key'],
     ['postgres', pgError('23502', { column: 'email' }), 'not_null', 'email'],
@@ -45,6 +47,7 @@ describe('classify', () => {
     expect(isRetryable(thrown)).toBe(false)
   })
 
+  // docs/packs/database.md: "any other SQL error (syntax, missing table or column, permission, wrong password) | `NonRetryableError` (SQLSTATE or driver code in the message)"
   it('fails other SQL errors at once and keeps programming errors as they are', () => {
     const syntax = toActionError(pgError('42601'), { dialect: 'postgres', op: 'query', secrets: [] })
     expect(syntax).toBeInstanceOf(NonRetryableError)
@@ -53,6 +56,7 @@ describe('classify', () => {
     expect(toActionError(typeError, { dialect: 'sqlite', op: 'select', secrets: [] })).toBe(typeError)
   })
 
+  // docs/packs/database.md: "scrubbed of the connection string and the password (raw and URL-encoded)"
   it('removes secrets from the message and from the driver error it wraps', () => {
     const cause = Object.assign(new Error('could not connect to postgres://app:hunter2@db/app'), { code: 'ECONNREFUSED' })
     const thrown = toActionError(cause, { dialect: 'postgres', op: 'select', secrets: ['postgres://app:hunter2@db/app', 'hunter2'] })

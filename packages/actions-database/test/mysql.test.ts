@@ -40,6 +40,7 @@ const start = async (): Promise<Harness> => {
 defineDatabaseSuite(
   { dialect: 'mysql', missing: mysqlBinaries() ? undefined : missing('mariadbd / mariadb-install-db', 'mariadb-server'), start },
   (t) => {
+    // docs/packs/database.md: "`NO_BACKSLASH_ESCAPES` is removed from each connection's `sql_mode`"
     it('stores values verbatim when the server runs with NO_BACKSLASH_ESCAPES (client-side escaping would break)', async () => {
       await server.admin("SET GLOBAL sql_mode = CONCAT(@@GLOBAL.sql_mode, ',NO_BACKSLASH_ESCAPES')")
       const fresh = databaseActions(t.harness.options)

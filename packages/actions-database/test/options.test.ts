@@ -34,10 +34,12 @@ describe('databaseActions options', () => {
     [{ dialect: 'mysql', pool: { stringifyObjects: false } }, 'pool.stringifyObjects'],
     [{ dialect: 'mysql', pool: { namedPlaceholders: true } }, 'pool.namedPlaceholders'],
     [{ dialect: 'postgres', db: {} }, 'db'],
+    // docs/packs/database.md: "`databaseActions(options)` checks its options at once (a bad one throws an `InvalidArgumentError` naming it)"
   ])('refuses %j, naming "%s"', (options, option) => {
     expect(invalid(options).message).toContain(`"${option}"`)
   })
 
+  // docs/packs/database.md: "A connection string that does not parse is reported without echoing it"
   it('never echoes a connection string it cannot parse (it may hold a password)', () => {
     const err = invalid({ dialect: 'postgres', connectionString: 'postgres://app:s3cr3t-pw@db:notaport/app' })
     expect(`${inspect(err, { depth: 8 })}${err.stack}`).not.toContain('s3cr3t-pw')
@@ -45,6 +47,7 @@ describe('databaseActions options', () => {
     expect(`${inspect(my, { depth: 8 })}${my.stack}`).not.toContain('s3cr3t-pw')
   })
 
+  // docs/packs/database.md: "opens no connection until the first query"
   it('opens nothing at setup and names the actions after the name option', async () => {
     const db = databaseActions({ dialect: 'postgres', connectionString: 'postgres://u:p@127.0.0.1:1/db', name: 'billing-db' })
     expect([db.insert, db.update, db.upsert, db.delete, db.select, db.query].map((a) => a.id)).toEqual([
@@ -62,6 +65,7 @@ describe('databaseActions options', () => {
     await db.close()
   })
 
+  // docs/packs/database.md: "The list also shows up as an `enum` in the actions' JSON Schema"
   it('describes the allow-list in the input JSON Schema (for catalogs and LLM tools)', () => {
     const db = databaseActions({ dialect: 'sqlite', path: ':memory:', tables: ['users', 'orders'] })
     const schema = db.select.describe().inputSchema as { properties: { table: { enum: string[] } } }

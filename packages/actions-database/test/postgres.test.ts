@@ -36,6 +36,7 @@ const start = async (): Promise<Harness> => {
 defineDatabaseSuite(
   { dialect: 'postgres', missing: postgresBinDir() ? undefined : missing('initdb / pg_ctl', 'postgresql'), start },
   (t) => {
+    // docs/packs/database.md: "schema (PostgreSQL), database (MySQL) or attached database (SQLite) that qualifies every table of the builder actions"
     it('qualifies every table with the schema option', async () => {
       await t.harness.exec('CREATE SCHEMA IF NOT EXISTS tenant_a')
       await t.harness.exec('CREATE TABLE IF NOT EXISTS tenant_a.users (email TEXT PRIMARY KEY)')

@@ -4,6 +4,7 @@ import { bindRawSql, leadingKeyword, RawSqlError } from '../src/raw-sql.js'
 const sqlOf = (fragments: string[]) => fragments.join('<?>')
 
 describe('bindRawSql', () => {
+  // docs/packs/database.md: "with an array, `$1`, `$2`… (a number may repeat) or, when there is no `$n`, each `?` in order; with an object, `:name`"
   it('binds ? in order, $n by number, :name by name', () => {
     expect(bindRawSql('a = ? AND b = ?', [1, 2], 'sqlite')).toEqual({ fragments: ['a = ', ' AND b = ', ''], values: [1, 2] })
     const numbered = bindRawSql('a = $2 OR b = $1 OR c = $2', ['x', 'y'], 'postgres')
@@ -11,6 +12,7 @@ describe('bindRawSql', () => {
     expect(bindRawSql('a = :a AND b = :b_2', { a: 1, b_2: null }, 'mysql').values).toEqual([1, null])
   })
 
+  // docs/packs/database.md: "Placeholders inside strings, quoted identifiers, comments and PostgreSQL dollar-quoted bodies are text"
   it('leaves placeholders inside strings, identifiers and comments as text', () => {
     const sql = `SELECT '?', ':x', "?", \`?\`, ? -- ? :x\n/* ? */ , ?`
     for (const dialect of ['mysql', 'sqlite'] as const) {
@@ -32,6 +34,7 @@ describe('bindRawSql', () => {
     expect(bindRawSql('SELECT [weird ?], ?', [1], 'sqlite').values).toEqual([1])
   })
 
+  // docs/packs/database.md: "`::text` casts are not parameters"
   it('does not mistake a cast or a jsonb ? operator for a parameter', () => {
     const cast = bindRawSql('SELECT :v::text', { v: 'a' }, 'postgres')
     expect(sqlOf(cast.fragments)).toBe('SELECT <?>::text')
@@ -39,6 +42,7 @@ describe('bindRawSql', () => {
     expect(sqlOf(jsonb.fragments)).toBe("SELECT data ? 'key' FROM t WHERE id = <?>")
   })
 
+  // docs/packs/database.md: "A final `;` is fine; a second statement is refused."
   it('drops a final ; with trailing comments, refuses a second statement', () => {
     expect(bindRawSql('SELECT 1; -- done\n  /* end */ ', undefined, 'sqlite').fragments).toEqual(['SELECT 1'])
     expect(() => bindRawSql('SELECT 1; SELECT 2', undefined, 'sqlite')).toThrow(/more than one statement/)
@@ -46,6 +50,7 @@ describe('bindRawSql', () => {
     expect(bindRawSql("SELECT ';' AS a", undefined, 'mysql').fragments).toEqual(["SELECT ';' AS a"])
   })
 
+  // docs/packs/database.md: "Every value must be used and every placeholder given a value."
   it('refuses a placeholder without a value and a value without a placeholder', () => {
     expect(() => bindRawSql('SELECT ?, ?', [1], 'sqlite')).toThrow(/more "\?" placeholders/)
     expect(() => bindRawSql('SELECT ?', [1, 2], 'sqlite')).toThrow(/#2 not used/)

@@ -44,6 +44,7 @@ const start = async (): Promise<Harness> => {
 }
 
 defineDatabaseSuite({ dialect: 'sqlite', start }, (t) => {
+  // docs/packs/database.md: "`close()` leaves it open: whoever created it destroys it"
   it('leaves a Kysely instance it was given open on close()', async () => {
     const options = t.harness.altOptions as { db: Kysely<any> }
     const pack = databaseActions({ dialect: 'sqlite', db: options.db })
@@ -51,6 +52,7 @@ defineDatabaseSuite({ dialect: 'sqlite', start }, (t) => {
     expect(await options.db.selectFrom('users').selectAll().execute()).toEqual([])
   })
 
+  // docs/packs/database.md: "A **value** is a string, a finite number, a boolean, `null` or a `Date`."
   it('binds booleans and Dates as SQLite stores them (1/0, ISO text)', async () => {
     const at = new Date('2025-01-02T03:04:05.678Z')
     await t.db.insert.execute({ table: 'events', rows: [{ label: at }, { label: true }] })

@@ -11,6 +11,7 @@ export const crudTests = (t: SuiteContext) => {
   const users = async () => (await t.harness.exec('SELECT email, name, age FROM users ORDER BY email')) as Record<string, unknown>[]
   const seed = () => t.db.insert.execute({ table: 'users', rows: [alice, bob, carol] })
 
+  // docs/packs/database.md: "`insertId` is what the dialect reports"
   it('inserts one row and reads it back; SQLite and MySQL report the generated id', async () => {
     const out = await t.db.insert.execute({ table: 'users', values: alice })
     expect(out).toMatchObject({ affected: 1, rows: [], duplicate: false })
@@ -20,11 +21,13 @@ export const crudTests = (t: SuiteContext) => {
     else expect(out.insertId).toBe(stored[0].id)
   })
 
+  // docs/packs/database.md: "`values` (one row) or `rows` (same columns each, ≤ 1000)"
   it('inserts several rows in one statement', async () => {
     expect(await seed()).toMatchObject({ affected: 3 })
     expect(await users()).toEqual([alice, bob, carol])
   })
 
+  // docs/packs/database.md: "a bad input fails with a `ValidationError` (path included) and nothing is written"
   it('refuses rows with different columns and a row with none, writing nothing', async () => {
     const err = await rejection(t.db.insert.execute({ table: 'users', rows: [alice, { email: 'x@example.com' }] }))
     expect(err).toBeInstanceOf(ValidationError)
@@ -33,6 +36,7 @@ export const crudTests = (t: SuiteContext) => {
     expect(await users()).toEqual([])
   })
 
+  // docs/packs/database.md: "A **where** is an object of column conditions, all ANDed"
   it('updates the matching rows only and counts them', async () => {
     await seed()
     const out = await t.db.update.execute({ table: 'users', set: { name: 'Adult' }, where: { age: { gte: 18 } } })
@@ -40,11 +44,13 @@ export const crudTests = (t: SuiteContext) => {
     expect((await users()).map((u) => u.name)).toEqual(['Adult', 'Bob', 'Adult'])
   })
 
+  // docs/packs/database.md: "an update that sets a value it already had counts too, on all three dialects"
   it('counts matched rows, also when the value does not change', async () => {
     await seed()
     expect(await t.db.update.execute({ table: 'users', set: { name: 'Bob' }, where: { email: bob.email } })).toMatchObject({ affected: 1 })
   })
 
+  // docs/packs/database.md: "`update` and `delete` without a `where` are refused unless `allRows: true` (alias `allowAll: true`)"
   it('refuses an update or delete without where unless allRows is true', async () => {
     await seed()
     const err = await rejection(t.db.update.execute({ table: 'users', set: { name: 'Nobody' } }))
@@ -57,6 +63,7 @@ export const crudTests = (t: SuiteContext) => {
     expect(await users()).toEqual([])
   })
 
+  // docs/packs/database.md: "`delete` | `table`, `where` (or `allRows: true`), `returning?` | `{ rows, affected }`"
   it('deletes the matching rows', async () => {
     await seed()
     expect(await t.db.delete.execute({ table: 'users', where: { email: { in: [alice.email, carol.email] } } })).toEqual({
@@ -66,6 +73,7 @@ export const crudTests = (t: SuiteContext) => {
     expect(await users()).toEqual([bob])
   })
 
+  // docs/packs/database.md: "`orderBy?` (`['name', { column: 'age', direction: 'desc' }]`), `limit?` (≤ `maxRows`), `offset?`"
   it('selects columns, ordered and paged', async () => {
     await seed()
     const page = await t.db.select.execute({ table: 'users', columns: ['name'], orderBy: [{ column: 'age', direction: 'desc' }], limit: 2 })
@@ -76,6 +84,7 @@ export const crudTests = (t: SuiteContext) => {
     expect(all.rows).toEqual([{ id: expect.anything(), ...bob, meta: null, request_key: null }])
   })
 
+  // docs/packs/database.md: "`in` (an empty list matches nothing), `notIn` (an empty list matches everything), `like`, `isNull` (`true`/`false`)"
   it('applies every where operator, values bound', async () => {
     await seed()
     await t.db.insert.execute({ table: 'users', values: { email: 'dan@example.com', name: null, age: null } })
@@ -100,6 +109,7 @@ export const crudTests = (t: SuiteContext) => {
     expect(await names({ name: 'Alice', age: 31 })).toEqual([])
   })
 
+  // docs/packs/database.md: "or an object of operators, also ANDed"
   it('refuses an unknown operator or an empty operator object', async () => {
     for (const where of [{ age: { between: [1, 2] } }, { age: {} }, { age: { gt: { a: 1 } } }]) {
       const err = await rejection(t.db.select.execute({ table: 'users', where: where as never }))
@@ -108,6 +118,7 @@ export const crudTests = (t: SuiteContext) => {
     }
   })
 
+  // docs/packs/database.md: "`ON CONFLICT (conflict) DO UPDATE SET col = excluded.col`"
   it('upserts: inserts new rows and updates the one that conflicts', async () => {
     await t.db.insert.execute({ table: 'users', values: alice })
     const out = await t.db.upsert.execute({
@@ -125,6 +136,7 @@ export const crudTests = (t: SuiteContext) => {
     ])
   })
 
+  // docs/packs/database.md: "`update?` (columns overwritten on conflict; default: every column of the row but `conflict`)"
   it('upsert updates only the columns listed in update', async () => {
     await t.db.insert.execute({ table: 'users', values: alice })
     await t.db.upsert.execute({ table: 'users', values: { ...alice, name: 'Changed', age: 99 }, conflict: ['email'], update: ['age'] })
@@ -133,6 +145,7 @@ export const crudTests = (t: SuiteContext) => {
     expect(err.issues[0].path).toEqual(['update', 0])
   })
 
+  // docs/packs/database.md: "wrapped as `{ $json: value }`, which stores `JSON.stringify(value)` as text"
   it('stores { $json } values as JSON text', async () => {
     const meta = { tags: ['a', 'b'], nested: { n: 1, quote: "it's" } }
     await t.db.insert.execute({ table: 'users', values: { ...alice, meta: { $json: meta } } })
@@ -140,6 +153,7 @@ export const crudTests = (t: SuiteContext) => {
     expect(JSON.parse(String(row.meta))).toEqual(meta)
   })
 
+  // docs/packs/database.md: "MySQL has no RETURNING: there it is refused"
   it('returns rows with returning where the dialect has RETURNING, refuses it on MySQL', async () => {
     const insert = t.db.insert.execute({ table: 'users', values: alice, returning: ['email', 'age'] })
     if (t.harness.dialect === 'mysql') {

@@ -17,6 +17,7 @@ export const errorTests = (t: SuiteContext) => {
     return err as ConstraintViolationError
   }
 
+  // docs/packs/database.md: "`ConstraintViolationError` (a `NonRetryableError`) with `constraint` (the name; SQLite gives `table.column`), `kind`, `table`"
   it('a unique violation is a ConstraintViolationError naming the constraint, never retried', async () => {
     await t.db.insert.execute({ table: 'users', values: { email: 'a@x' } })
     const err = await violation((log) => t.db.insert.execute({ table: 'users', values: { email: 'a@x' } }, { retry, log }))
@@ -27,6 +28,7 @@ export const errorTests = (t: SuiteContext) => {
     expect(await t.harness.exec('SELECT email FROM users')).toEqual([{ email: 'a@x' }])
   })
 
+  // docs/packs/database.md: "unique, foreign key, check, not-null or exclusion violation"
   it('a foreign key, a check and a not-null violation are named too', async () => {
     const fk = await violation((log) => t.db.insert.execute({ table: 'orders', values: { user_id: 999 } }, { retry, log }))
     expect(fk.kind).toBe('foreign_key')
@@ -41,6 +43,7 @@ export const errorTests = (t: SuiteContext) => {
     expect(notNull.constraint).toMatch(/email/)
   })
 
+  // docs/packs/database.md: "any other SQL error (syntax, missing table or column, permission, wrong password) | `NonRetryableError`"
   it('a missing table fails at once with a NonRetryableError', async () => {
     const counter = countingLogger()
     const err = await rejection(t.db.select.execute({ table: 'no_such_table' }, { retry, log: counter.log }))
@@ -50,6 +53,7 @@ export const errorTests = (t: SuiteContext) => {
     expect(counter.failedAttempts()).toBe(1)
   })
 
+  // docs/packs/database.md: "`DatabaseError` (`retryable: true`, `driverCode`) | yes, by the action's policy; then `ActionFailedError` with it as `cause`"
   it('a transient failure (connection refused, locked file) is retried, then fails with the last DatabaseError', async () => {
     const { options, release } = await t.harness.transient()
     const db = databaseActions({ ...options, retry: { retries: 2, minTimeout: 0 } })
@@ -67,6 +71,7 @@ export const errorTests = (t: SuiteContext) => {
     }
   })
 
+  // docs/packs/database.md: "Every error's message, stack and `cause` (the driver's error) are scrubbed of the connection string and the password"
   it('never shows the password or connection string in an error', async () => {
     const wrong = t.harness.wrongPassword
     if (!wrong) return // SQLite has no credentials
@@ -91,6 +96,7 @@ export const errorTests = (t: SuiteContext) => {
     }
   })
 
+  // docs/packs/database.md: "`connectionString` (`postgres://…`) **or** `pool`"
   it('connects through the other option form too, and close() makes the actions refuse', async () => {
     const alt = databaseActions(t.harness.altOptions)
     await alt.insert.execute({ table: 'users', values: { email: 'alt@x' } })
@@ -102,6 +108,7 @@ export const errorTests = (t: SuiteContext) => {
     expect((await t.db.select.execute({ table: 'users', columns: ['email'] })).rows).toEqual([{ email: 'alt@x' }])
   })
 
+  // docs/packs/database.md: "more fails with a `NonRetryableError` instead of truncating silently"
   it('refuses more than maxRows rows instead of truncating', async () => {
     const small = databaseActions({ ...t.harness.options, maxRows: 2 })
     try {

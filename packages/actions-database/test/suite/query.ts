@@ -9,12 +9,14 @@ const INJECTION = "'; DROP TABLE x; --"
 export const queryTests = (t: SuiteContext) => {
   const xExists = async () => expect(await t.harness.exec('SELECT * FROM x')).toEqual([])
 
+  // docs/packs/database.md: "with an array, `$1`, `$2`… (a number may repeat) or, when there is no `$n`, each `?` in order"
   it('binds positional ? parameters, never interpolating them', async () => {
     const out = await t.db.query.execute({ sql: 'SELECT ? AS a, ? AS b', params: [INJECTION, "\\' OR 1=1 --"] })
     expect(out.rows).toEqual([{ a: INJECTION, b: "\\' OR 1=1 --" }])
     await xExists()
   })
 
+  // docs/packs/database.md: "`$1`, `$2`… (a number may repeat)"
   it('binds $n parameters, one value used twice', async () => {
     await t.db.insert.execute({
       table: 'users',
@@ -30,6 +32,7 @@ export const queryTests = (t: SuiteContext) => {
     expect(out.rows.map((r) => r.email).sort()).toEqual(['a@x', 'b@x'])
   })
 
+  // docs/packs/database.md: "with an object, `:name`. Placeholders inside strings, quoted identifiers, comments and PostgreSQL dollar-quoted bodies are text"
   it('binds :name parameters; placeholders inside literals and comments stay text', async () => {
     const out = await t.db.query.execute({
       sql: "SELECT ':a' AS lit, :a AS val /* :b */ -- :b\n, :b AS other",
@@ -38,12 +41,14 @@ export const queryTests = (t: SuiteContext) => {
     expect(out.rows).toEqual([{ lit: ':a', val: INJECTION, other: 'x' }])
   })
 
+  // docs/packs/database.md: "`query` | `sql` (one statement), `params?` | `{ rows, affected?, insertId? }`"
   it('reports the rows a write statement changed', async () => {
     await t.db.insert.execute({ table: 'users', rows: [{ email: 'a@x' }, { email: 'b@x' }] })
     const out = await t.db.query.execute({ sql: 'UPDATE users SET name = ? WHERE email <> ?', params: ['N', 'zzz'] })
     expect(out.affected).toBe(2)
   })
 
+  // docs/packs/database.md: "Every value must be used and every placeholder given a value. A final `;` is fine; a second statement is refused."
   it('refuses a second statement, an unused parameter and a missing one', async () => {
     for (const input of [
       { sql: 'SELECT 1; DROP TABLE x' },
@@ -57,6 +62,7 @@ export const queryTests = (t: SuiteContext) => {
     expect((await t.db.query.execute({ sql: 'SELECT 1 AS one; -- trailing' })).rows).toEqual([{ one: 1 }])
   })
 
+  // docs/packs/database.md: "a statement whose text holds more `?` than it has parameters (a `?` inside a literal) is refused"
   it('a "?" inside a literal is text, except on MySQL where it would shift the values (refused)', async () => {
     const run = t.db.query.execute({ sql: "SELECT 'why?' AS q, ? AS v", params: ['v'] })
     if (t.harness.dialect === 'mysql') {
@@ -68,6 +74,7 @@ export const queryTests = (t: SuiteContext) => {
     }
   })
 
+  // docs/packs/database.md: "when off, the plugin does not register `query`"
   it('is off with a tables allow-list unless allowRawQuery, and then not registered', async () => {
     const limited = databaseActions({ ...t.harness.options, tables: ['users'] })
     try {

@@ -20,6 +20,7 @@ const INJECTIONS = [
 export const safetyTests = (t: SuiteContext) => {
   const xExists = async () => expect(await t.harness.exec('SELECT * FROM x')).toEqual([])
 
+  // docs/packs/database.md: "With `tables`, names outside the list are refused before any SQL."
   it('refuses a hostile table name that is not in the allow-list, before any SQL runs', async () => {
     const limited = databaseActions({ ...t.harness.options, tables: ['users'] })
     try {
@@ -35,6 +36,7 @@ export const safetyTests = (t: SuiteContext) => {
     await xExists()
   })
 
+  // docs/packs/database.md: "`{ users: ['id', 'email'] }` to allow only those columns (then `*` in `select`/`returning` means those columns)"
   it('a column allow-list refuses other columns and narrows * to the allowed ones', async () => {
     await t.db.insert.execute({ table: 'users', values: { email: 'a@x', name: 'A', age: 3 } })
     const limited = databaseActions({ ...t.harness.options, tables: { users: ['email', 'name'] } })
@@ -50,6 +52,7 @@ export const safetyTests = (t: SuiteContext) => {
     }
   })
 
+  // docs/packs/database.md: "A table named `users"; DROP TABLE x; --` is just a strange table name."
   it('quotes a hostile table and column name (no allow-list): the statements work on that table, x survives', async () => {
     const table = HOSTILE_TABLE
     const col = HOSTILE_COLUMN
@@ -73,6 +76,7 @@ export const safetyTests = (t: SuiteContext) => {
     expect(await t.harness.exec('SELECT * FROM users')).toEqual([])
   })
 
+  // docs/packs/database.md: "Identifiers may not contain `?` for the same reason."
   it('refuses identifiers with a dot, a "?", a control character or more than 64 characters', async () => {
     for (const table of ['public.users', 'users?', 'us\u0000ers', 'a'.repeat(65), '']) {
       const err = await rejection(t.db.select.execute({ table }))
@@ -81,6 +85,7 @@ export const safetyTests = (t: SuiteContext) => {
     }
   })
 
+  // docs/packs/database.md: "tables and columns reach Kysely as single identifier nodes (no splitting on `.` or ` as `)"
   it('quotes a column name that looks like SQL: the database finds no such column', async () => {
     const err = await rejection(t.db.insert.execute({ table: 'users', values: { email: 'a@x', "name = 'x'; --": 'x' } }))
     expect(err).toBeInstanceOf(NonRetryableError)
@@ -88,6 +93,7 @@ export const safetyTests = (t: SuiteContext) => {
     expect(await t.harness.exec('SELECT * FROM users')).toEqual([])
   })
 
+  // docs/packs/database.md: "**Values** are always bound."
   it('stores injection attempts in values verbatim and matches them exactly in where', async () => {
     const rows = INJECTIONS.map((name, i) => ({ email: `u${i}@x`, name }))
     await t.db.insert.execute({ table: 'users', rows })
@@ -105,6 +111,7 @@ export const safetyTests = (t: SuiteContext) => {
     await xExists()
   })
 
+  // docs/packs/database.md: "objects and arrays never reach it (mysql2 would expand an object into `key = value` SQL)"
   it('refuses objects and arrays as values (mysql2 would expand them into SQL); nothing is written', async () => {
     const attempts = [
       { values: { email: 'a@x', name: { toString: 'x' } } },
