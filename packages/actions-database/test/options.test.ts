@@ -70,6 +70,8 @@ describe('databaseActions options', () => {
     const db = databaseActions({ dialect: 'sqlite', path: ':memory:', tables: ['users', 'orders'] })
     const schema = db.select.describe().inputSchema as { properties: { table: { enum: string[] } } }
     expect(schema.properties.table.enum).toEqual(['users', 'orders'])
+    // docs/packs/database.md: "`retry` | `{ retries: 3, factor: 2, minTimeout: 100, randomize: true }`"
+    expect(db.insert.describe().retry).toMatchObject({ retries: 3, factor: 2, minTimeout: 100, randomize: true })
   })
 
   // docs/packs/database.md: "passing the opposite is refused, in `pool` and in the query string of `uri`, which mysql2 lets override the pool options"

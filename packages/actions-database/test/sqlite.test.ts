@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { NonRetryableError } from '@do-sdk/core'
 import Database from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
 import { expect, it } from 'vitest'
@@ -115,6 +116,22 @@ defineDatabaseSuite({ dialect: 'sqlite', start }, (t) => {
       expect(statements).toHaveLength(1)
     } finally {
       await kysely.destroy()
+    }
+  })
+
+  // docs/packs/database.md: "`readonly` (false)"
+  it('readonly: reads work, a write fails at once and writes nothing', async () => {
+    const path = (t.harness.options as { path: string }).path
+    await t.db.insert.execute({ table: 'users', values: { email: 'ro@x' } })
+    const ro = databaseActions({ dialect: 'sqlite', path, readonly: true, retry: { retries: 3, minTimeout: 0 } })
+    try {
+      expect((await ro.select.execute({ table: 'users', columns: ['email'] })).rows).toEqual([{ email: 'ro@x' }])
+      const err = await rejection(ro.insert.execute({ table: 'users', values: { email: 'no@x' } }))
+      expect(err).toBeInstanceOf(NonRetryableError)
+      expect(err.message).toMatch(/SQLITE_READONLY/)
+      expect(await t.harness.exec('SELECT email FROM users')).toEqual([{ email: 'ro@x' }])
+    } finally {
+      await ro.close()
     }
   })
 })
