@@ -34,20 +34,26 @@ export interface Migration {
  * 3. Returns the live version each row found, comma-separated, in row order: the client replays
  *    each batch's ops against them to know its result (`versions` or the first failing condition).
  *
+ * Its statements are planned with sequential and bitmap scans off: plpgsql caches their plans per
+ * session, and a plan made while the table was tiny would scan a whole namespace per key forever.
+ *
  * Runs in the caller's statement, so it needs READ COMMITTED (each statement below then sees what
  * the lock holders before it committed); it refuses any other isolation level.
  */
 const batchFunction = (s: string) => `
 CREATE FUNCTION ${s}.do_batch_v1(
   p_ns text, p_seg int[], p_batch int[], p_key text[], p_req bigint[], p_kind smallint[], p_n bigint[], p_val text[], p_exp float8[]
-) RETURNS text LANGUAGE plpgsql VOLATILE AS $fn$
+) RETURNS text LANGUAGE plpgsql VOLATILE
+-- Plans inside are cached per session, often while the table is still tiny, where scanning a whole
+-- namespace looks as cheap as a key lookup; a cached scan then grows with the table. Key lookups only.
+SET enable_seqscan = off SET enable_bitmapscan = off
+AS $fn$
 DECLARE
   v_now float8 := extract(epoch FROM clock_timestamp()) * 1000;
   v_seed bigint := hashtext(p_ns);
   v_keys int;
   v_out bigint[] := '{}';
   v_part bigint[];
-  v_ord bigint[];
   v_segments int := coalesce(p_seg[array_length(p_seg, 1)], 0);
 BEGIN
   IF current_setting('transaction_isolation') <> 'read committed' THEN
@@ -62,7 +68,6 @@ BEGIN
     PERFORM pg_advisory_xact_lock(l.h)
       FROM (SELECT DISTINCT hashtextextended(k, v_seed) AS h FROM unnest(p_key) AS k ORDER BY 1) AS l;
   END IF;
-  v_out := array_fill(0::bigint, ARRAY[coalesce(array_length(p_key, 1), 0)]);
   FOR seg IN 0..v_segments LOOP
     WITH r AS (
       SELECT u.i, u.b, u.k, u.q, u.kind, u.n, u.val, u.exp, coalesce(e.version, 0) AS v
@@ -80,12 +85,9 @@ BEGIN
       ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, version = excluded.version, expires_at = excluded.expires_at
     ),
     del AS (DELETE FROM ${s}.do_entries AS e USING ok WHERE ok.kind = 3 AND e.ns = p_ns AND e.key = ok.k)
-    SELECT array_agg(r.i ORDER BY r.i), array_agg(r.v ORDER BY r.i) INTO v_ord, v_part FROM r;
-    IF v_ord IS NOT NULL THEN
-      FOR j IN 1..array_length(v_ord, 1) LOOP
-        v_out[v_ord[j]] := v_part[j];
-      END LOOP;
-    END IF;
+    -- A segment's rows are consecutive in the arrays: appending keeps the row order.
+    SELECT array_agg(r.v ORDER BY r.i) INTO v_part FROM r;
+    v_out := v_out || v_part;
   END LOOP;
   RETURN array_to_string(v_out, ',');
 END
