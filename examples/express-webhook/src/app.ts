@@ -6,7 +6,6 @@ import {
   type Engine,
   ErrorCodes,
   type Logger,
-  type RunInfo,
   ValidationError,
 } from '@do-sdk/core'
 import express, { type ErrorRequestHandler, type Express } from 'express'
@@ -41,8 +40,6 @@ class HttpError extends Error {
     super(message)
   }
 }
-
-const finished = (run: RunInfo) => ['completed', 'failed', 'cancelled'].includes(run.status)
 
 /**
  * The Express app with the engine embedded. The caller starts the engine and the server (see
@@ -91,18 +88,22 @@ export const createApp = (options: AppOptions): { app: Express; engine: Engine }
   })
 
   // The email provider calls this when the link in the welcome email is clicked. Providers retry
-  // on any non-2xx answer, so a click on a finished run is acknowledged, not refused.
+  // on any non-2xx answer, so a click on a finished run is acknowledged (200), not refused, and the
+  // body says it was not delivered.
   app.post('/webhooks/email-clicked', async (req, res) => {
+    // A missing or malformed run id is a 400 here: never turned into a string like "undefined".
     const parsed = webhookBody.safeParse({ runId: req.body?.runId ?? req.query.runId })
     if (!parsed.success) throw new HttpError(400, 'Give the run id as {"runId": "…"} in the body or as ?runId=')
     const { runId } = parsed.data
-    const run = await engine.getRun(runId)
-    if (finished(run)) {
-      res.status(200).json({ runId, delivered: false, reason: `run is ${run.status}` })
+    // signal() answers for itself: true when stored for the run, false when the run had already
+    // finished (nothing stored). Checking the status first and signalling after would race with the
+    // run finishing in between, and answer "delivered" for a signal nobody will ever take.
+    if (await engine.signal(runId, 'email.clicked', { at: Date.now() })) {
+      res.status(202).json({ runId, delivered: true })
       return
     }
-    await engine.signal(runId, 'email.clicked', { at: Date.now() })
-    res.status(202).json({ runId, delivered: true })
+    const run = await engine.getRun(runId)
+    res.status(200).json({ runId, delivered: false, reason: `run is ${run.status}` })
   })
 
   app.get('/runs/:id', async (req, res) => {

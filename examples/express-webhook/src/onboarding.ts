@@ -76,7 +76,9 @@ export const makeSignupWorkflow = (options: SignupWorkflowOptions) => {
     initialState: ({ email }): SignupState => ({ email, status: 'registered', welcomeEmailSent: false, clickedAt: null }),
     async run({ input, state, step, runId }) {
       if (!state.welcomeEmailSent) {
-        const base = typeof options.publicUrl === 'function' ? options.publicUrl() : options.publicUrl
+        // The app's URL can change between two processes (another port, another host): recorded as a
+        // step, the link, and so the email step's input, stay the same when the run is replayed.
+        const base = await step.run('public-url', () => (typeof options.publicUrl === 'function' ? options.publicUrl() : options.publicUrl))
         const link = `${base}/webhooks/email-clicked?runId=${encodeURIComponent(runId)}`
         await step.run(sendEmail, {
           to: input.email,

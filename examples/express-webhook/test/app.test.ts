@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type RunInfo, silentLogger } from '@do-sdk/core'
+import { type Engine, type RunInfo, silentLogger } from '@do-sdk/core'
 import { sqliteStore } from '@do-sdk/store-sqlite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../src/app.js'
@@ -12,9 +12,10 @@ const dir = mkdtempSync(join(tmpdir(), 'do-express-'))
 const store = sqliteStore({ path: join(dir, 'do.db') })
 const sent: OutgoingEmail[] = []
 let serving: Serving
+let engine: Engine
 
 beforeAll(async () => {
-  const { app, engine } = createApp({
+  const created = createApp({
     store,
     transport: async (email) => {
       sent.push(email)
@@ -25,7 +26,8 @@ beforeAll(async () => {
     clickTimeout: '1m',
     logger: silentLogger,
   })
-  serving = await serve(app, engine, { port: 0 })
+  engine = created.engine
+  serving = await serve(created.app, engine, { port: 0 })
 })
 
 afterAll(async () => {
@@ -83,6 +85,7 @@ describe('the Express app with an embedded engine', () => {
     expect(done.output).toEqual({ activated: true })
     expect(done.state).toMatchObject({ status: 'active', welcomeEmailSent: true, clickedAt: expect.any(Number) })
     expect(done.steps.map((s) => [s.id, s.status])).toEqual([
+      ['public-url#1', 'completed'],
       ['send-email#1', 'completed'],
       ['setState#1', 'completed'],
       ['wait:email.clicked#1', 'completed'],
@@ -154,5 +157,59 @@ describe('the Express app with an embedded engine', () => {
     expect(invalid.body.error.code).toBe('ERR_INVALID_ARGUMENT')
     const route = await call('GET', '/nope')
     expect(route.status).toBe(404)
+  })
+
+  it('a click on a finished run is acknowledged with delivered: false, because signal() said so', async () => {
+    const { body } = await call('POST', '/signup', { email: 'gone@example.com', name: 'Gone' })
+    await waitForRun(body.runId, (r) => r.status === 'waiting')
+    await engine.cancel(body.runId)
+    await waitForRun(body.runId, (r) => r.status === 'cancelled')
+    // engine.signal resolves false for a finished run (and stores nothing): the answer says so, with a 2xx
+    // so that the provider stops retrying. Never "delivered: true".
+    const signals: boolean[] = []
+    const signal = engine.signal.bind(engine)
+    engine.signal = async (...args) => {
+      const delivered = await signal(...args)
+      signals.push(delivered)
+      return delivered
+    }
+    try {
+      const click = await call('POST', '/webhooks/email-clicked', { runId: body.runId })
+      expect(click).toEqual({ status: 200, body: { runId: body.runId, delivered: false, reason: 'run is cancelled' } })
+      expect(signals).toEqual([false])
+    } finally {
+      engine.signal = signal
+    }
+  })
+
+  it('a missing or malformed run id is a 400, never signalled as a string like "undefined"', async () => {
+    const { body } = await call('POST', '/signup', { email: 'waits@example.com', name: 'Waits' })
+    await waitForRun(body.runId, (r) => r.status === 'waiting')
+    for (const [path, payload] of [
+      ['/webhooks/email-clicked', {}],
+      ['/webhooks/email-clicked', { runId: null }],
+      ['/webhooks/email-clicked', { runId: '' }],
+      ['/webhooks/email-clicked', { runId: 42 }],
+      ['/webhooks/email-clicked', { runId: [body.runId] }],
+      ['/webhooks/email-clicked', { runid: body.runId }],
+      ['/webhooks/email-clicked?runId=', undefined],
+      [`/webhooks/email-clicked?runId=${encodeURIComponent(body.runId)}&runId=x`, undefined],
+      ['/webhooks/email-clicked', undefined],
+    ] as const) {
+      const res = await call('POST', path, payload)
+      expect(res.status, `${path} ${JSON.stringify(payload)}`).toBe(400)
+      expect(res.body.error.message).toContain('runId')
+    }
+    // No run named "undefined" was looked for, and the waiting run got nothing.
+    expect(await call('GET', runPath('undefined'))).toMatchObject({ status: 404 })
+    const still = await waitForRun(body.runId, (r) => r.status === 'waiting')
+    expect(still.state).toMatchObject({ status: 'email_sent', clickedAt: null })
+    expect(still.steps.find((s) => s.id === 'wait:email.clicked#1')?.status).not.toBe('completed')
+    // The well-formed click then goes through.
+    expect(await call('POST', '/webhooks/email-clicked', { runId: body.runId })).toEqual({
+      status: 202,
+      body: { runId: body.runId, delivered: true },
+    })
+    await waitForRun(body.runId, (r) => r.status === 'completed')
   })
 })
