@@ -34,7 +34,8 @@ module.exports = (label, core, testing, { z }) => {
       },
     })
     const engine = testing.createTestEngine({ workflows: [checkout] })
-    assert.ok(engine instanceof Engine, 'the test engine is an Engine of @do-sdk/core')
+    // Only while `Engine` is exported as a class (a value); as a type only, there is nothing to compare.
+    if (typeof Engine === 'function') assert.ok(engine instanceof Engine, 'the test engine is an Engine of @do-sdk/core')
     await engine.start()
     const run = await engine.trigger(checkout, { amount: 42 })
     await engine.settle()
