@@ -25,8 +25,6 @@ for (let i = 1; i <= count; i++) {
   // The run id makes the trigger idempotent: running the producer again with the same BATCH creates nothing new.
   runs.push(await engine.trigger(fulfilOrder, { orderId, items: 1 + (i % 3) }, { id: `order:${orderId}` }))
 }
-// Wake the workers now rather than at their next poll (Redis pub/sub).
-engine.notifyOthers()
 console.log(`created ${count} orders (batch ${batch}); waiting for the workers`)
 
 const outputs = await Promise.all(runs.map((run) => run.result()))

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import pRetry from 'p-retry'
 import { toJSONSchema, type ZodType, type z } from 'zod'
 import { type Duration, toMs } from './duration.js'
+import { longTimer } from './engine/clock.js'
 import { ActionFailedError, CancelledError, InvalidArgumentError, TimeoutError, toError } from './errors.js'
 import { assertId } from './ids.js'
 import { consoleLogger, type Logger } from './logger.js'
@@ -48,7 +49,12 @@ export interface AttemptOptions {
   timeoutMs?: number
   /** Input already parsed by the schema (skips a second parse on the hot path). */
   parsed?: boolean
+  /** The clock's timer for the attempt's timeout (the engine passes its own). @default the system clock */
+  setTimer?: SetTimer
 }
+
+/** Calls `fn` after `ms`; returns a cancel function (a {@link Clock}'s `setTimer`). */
+type SetTimer = (fn: () => void, ms: number) => () => void
 
 type MaybePromise<T> = T | Promise<T>
 type SchemaIn<S> = S extends ZodType ? z.input<S> : never
@@ -124,13 +130,14 @@ export type ActionOutput<A> = A extends Action<any, infer O> ? O : never
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     if (ms <= 0) return resolve()
-    const timer = setTimeout(done, ms)
+    // Chained: a RetryAfterError of 30 days must not fire at once (setTimeout's 2^31-1 ms limit).
+    const cancel = longTimer(done, ms, true)
     function done() {
       signal?.removeEventListener('abort', onAbort)
       resolve()
     }
     function onAbort() {
-      clearTimeout(timer)
+      cancel()
       reject(signal?.reason)
     }
     signal?.addEventListener('abort', onAbort, { once: true })
@@ -154,17 +161,19 @@ export const withTimeout = async <T>(
   timeoutMs: number | undefined,
   outer: AbortSignal | undefined,
   what: string,
+  /** Where the timeout's timer runs: chained past setTimeout's 24.8-day limit, or the engine's (virtual) clock. */
+  setTimer: SetTimer = (fn, ms) => longTimer(fn, ms, true),
 ): Promise<T> => {
   if (outer?.aborted) throw outer.reason ?? new CancelledError(`${what} was cancelled`)
   if (timeoutMs === undefined && outer) return fn(outer)
   const controller = new AbortController()
-  let timer: NodeJS.Timeout | undefined
+  let cancelTimer: (() => void) | undefined
   const onOuterAbort = () => controller.abort(outer?.reason ?? new CancelledError(`${what} was cancelled`))
   outer?.addEventListener('abort', onOuterAbort, { once: true })
   try {
     if (timeoutMs === undefined) return await fn(controller.signal)
     const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+      cancelTimer = setTimer(() => {
         const err = new TimeoutError(`${what} timed out after ${timeoutMs} ms`, timeoutMs)
         controller.abort(err)
         reject(err)
@@ -175,7 +184,7 @@ export const withTimeout = async <T>(
     })
     return await Promise.race([Promise.resolve().then(() => fn(controller.signal)), timedOut, aborted])
   } finally {
-    if (timer) clearTimeout(timer)
+    cancelTimer?.()
     outer?.removeEventListener('abort', onOuterAbort)
   }
 }
@@ -219,6 +228,7 @@ function create<
       options.timeoutMs ?? timeoutMs,
       options.signal,
       `Action "${id}" attempt ${options.attempt}`,
+      options.setTimer,
     )
     return parseWith<TOut>(outputSchema, raw, `output of action "${id}"`)
   }

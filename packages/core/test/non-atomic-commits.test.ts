@@ -6,8 +6,10 @@ import { type Datastore, memoryStore, type WriteOp, workflow } from '@do-sdk/cor
 import { createTestEngine, virtualClock } from '@do-sdk/core/testing'
 import { describe, expect, it } from 'vitest'
 
-/** Applies ops one by one (like a plain Keyv store); `cut.at` stops the next journal commit after that many ops. */
-const oneByOne = (clock: { now(): number }, cut: { at?: number; hit?: boolean }): Datastore => {
+type Cut = { at?: number; hit?: boolean; die?: () => void }
+
+/** Applies ops one by one (like a plain Keyv store); `cut.at` kills the process in the next journal commit after that many ops. */
+const oneByOne = (clock: { now(): number }, cut: Cut): Datastore => {
   const inner = memoryStore({ now: () => clock.now() })
   return {
     ...inner,
@@ -25,6 +27,7 @@ const oneByOne = (clock: { now(): number }, cut: { at?: number; hit?: boolean })
         if (journal && cut.at !== undefined && i === cut.at) {
           cut.at = undefined
           cut.hit = true
+          cut.die?.()
           throw new Error(`died after ${i} of ${ops.length} ops`)
         }
         const { op: kind, key } = op
@@ -50,9 +53,11 @@ describe('commits on a store without atomic batches', () => {
   for (let at = 0; at <= 2; at++) {
     it(`lose nothing when the batch consuming a signal stops after ${at} op(s)`, async () => {
       const clock = virtualClock()
-      const cut: { at?: number; hit?: boolean } = {}
+      const cut: Cut = {}
       const ds = oneByOne(clock, cut)
-      const first = createTestEngine({ workflows: [store], store: ds, clock })
+      // The same engine id: the process restarted (the dead one never released its single-process lock).
+      const first = createTestEngine({ workflows: [store], store: ds, clock, engineId: 'restarted' })
+      cut.die = () => first.kill()
       await first.start()
       const run = await first.trigger(store, undefined)
       await first.settle()
@@ -60,8 +65,7 @@ describe('commits on a store without atomic batches', () => {
       cut.at = at // the batch that commits the wait and deletes the signal it consumed stops there
       await first.signal(run.id, 'go', { n: 7 })
       await first.settle()
-      await first.stop()
-      const second = createTestEngine({ workflows: [store], store: ds, clock })
+      const second = createTestEngine({ workflows: [store], store: ds, clock, engineId: 'restarted' })
       await second.start()
       await second.advance('1m') // past the lease of the first engine
       await second.settle()

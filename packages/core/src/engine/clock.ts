@@ -9,21 +9,33 @@ export interface Clock {
 // Node's setTimeout overflows past 2^31-1 ms (~24.8 days) and fires at once: chain shorter timers.
 const MAX_TIMER_MS = 2_147_483_647
 
-/** The wall clock. Long timers are chained so a 30-day wait does not fire early. */
+/**
+ * A wall-clock timer chained past setTimeout's limit, so a 30-day wait does not fire early.
+ * `ref: false` lets the process exit while it waits (the engine's own timers).
+ */
+export const longTimer = (fn: () => void, ms: number, ref: boolean): (() => void) => {
+  let handle: NodeJS.Timeout
+  const due = Date.now() + ms
+  const arm = () => {
+    const left = due - Date.now()
+    handle = setTimeout(left > MAX_TIMER_MS ? arm : fn, Math.max(0, Math.min(left, MAX_TIMER_MS)))
+    if (!ref) handle.unref?.()
+  }
+  arm()
+  return () => clearTimeout(handle)
+}
+
+/** The wall clock. Its timers do not keep the process alive (the engine's `keepAlive` does that). */
 export const systemClock: Clock = {
   now: Date.now,
-  setTimer(fn, ms) {
-    let handle: NodeJS.Timeout
-    const due = Date.now() + ms
-    const arm = () => {
-      const left = due - Date.now()
-      handle = setTimeout(left > MAX_TIMER_MS ? arm : fn, Math.max(0, Math.min(left, MAX_TIMER_MS)))
-      handle.unref?.()
-    }
-    arm()
-    return () => clearTimeout(handle)
-  },
+  setTimer: (fn, ms) => longTimer(fn, ms, false),
 }
+
+/** The system clock shifted by an offset measured against a store's clock (engines sharing a store agree on time). */
+export const offsetClock = (offset: { ms: number }): Clock => ({
+  now: () => Date.now() + offset.ms,
+  setTimer: systemClock.setTimer,
+})
 
 /** A clock that moves only when told to: `advance('30d')` fires every timer due on the way, in order. */
 export interface VirtualClock extends Clock {

@@ -1,124 +1,47 @@
 import { randomUUID } from 'node:crypto'
 import type { Action } from '../action.js'
 import { createKV, type KV } from '../datastore/kv.js'
-import type { Datastore, ListedEntry, WriteOp } from '../datastore/types.js'
-import { type Duration, toMs } from '../duration.js'
+import type { WriteOp } from '../datastore/types.js'
+import { toMs } from '../duration.js'
 import { CapabilityError, EngineStateError, InvalidArgumentError, RunNotFoundError, WorkflowNotFoundError } from '../errors.js'
 import { HOOK_NAMES, Hooks } from '../hooks/registry.js'
 import type { HookRegistry } from '../hooks/types.js'
 import { assertId, timeOrderedUuid } from '../ids.js'
 import { consoleLogger, type Logger } from '../logger.js'
-import type { Plugin } from '../plugin.js'
-import { type RedactRule, redactor } from '../redact.js'
-import { jsonSerializer, type Serializer } from '../serializer.js'
+import { redactor } from '../redact.js'
+import { jsonSerializer } from '../serializer.js'
 import { parseWith } from '../validation.js'
-import type { Workflow, WorkflowInput, WorkflowOutput } from '../workflow.js'
-import { type Clock, systemClock } from './clock.js'
+import type { Workflow } from '../workflow.js'
+import { type Clock, offsetClock, systemClock } from './clock.js'
+import type { CountRunsOptions, Engine, EngineOptions, ListRunsOptions, RunHandle, TriggerOptions } from './engine-types.js'
 import { Execution } from './execution.js'
-import type { ExecutionDeps, Limits } from './execution-deps.js'
+import type { ExecutionDeps, ExecutionOutcome } from './execution-deps.js'
 import { keys } from './keys.js'
 import { releaseEngineLock, renewEngineLock, setupPlugins, takeEngineLock } from './lifecycle.js'
-import { listRuns, settledOutcome, waitForChange } from './queries.js'
-import type { JournalEntry, RunRecord, RunStatus, SignalRecord, StepKind } from './records.js'
-import { compact, TERMINAL } from './records.js'
+import { countRuns, listRuns, settledOutcome, waitForChange } from './queries.js'
+import { compact, type JournalEntry, type ParentRef, type RunRecord, TERMINAL } from './records.js'
 import { type RunInfo, toRunInfo } from './run-info.js'
+import { Runs } from './runs.js'
 import { Scheduler } from './scheduler.js'
+import type { SchedulerHost } from './scheduler-contract.js'
 import { EngineStore } from './store.js'
-
-/** Options of {@link createEngine}. */
-export interface EngineOptions {
-  /** Where runs, journals, timers and signals live. */
-  store: Datastore
-  /** Every workflow (and every version still in flight) this engine may run. */
-  workflows?: Workflow[]
-  /** Actions to list in `engine.actions()` (packs register theirs through plugins). */
-  actions?: Action[]
-  plugins?: Plugin[]
-  /**
-   * Several engine processes share the store (leases and fencing on). Defaults to the store's
-   * `capabilities.multiProcess`; refused with a CapabilityError when the store cannot give it.
-   */
-  multiProcess?: boolean
-  /** Identity of this engine in leases. A stable id lets a restarted process take its runs back at once. @default random */
-  engineId?: string
-  /** Lease length: a dead process's runs are taken over this long after its last renewal. @default '5s' */
-  lease?: Duration
-  /** How often the store is polled for work other processes made due. @default '1s' */
-  pollInterval?: Duration
-  /** Runs executing at once in this engine. @default 100 */
-  concurrency?: number
-  /** Finished runs are removed this long after they finish. @default '7d' */
-  retention?: Duration
-  /** Retry delays up to this are waited in-process; longer ones become durable timers. @default '1s' */
-  inlineRetry?: Duration
-  /** Limits on stored sizes, bytes. @default 1 MiB each */
-  limits?: Partial<Limits>
-  /** How long `stop()` waits for in-flight steps. @default '10s' */
-  drainTimeout?: Duration
-  /**
-   * Keep the Node process alive while the engine is started (like a server), so a worker whose only
-   * work is the engine does not exit. `stop()` lets it go. @default true
-   */
-  keepAlive?: boolean
-  serializer?: Serializer
-  /**
-   * Secret field names (or patterns): their values are replaced by `'[redacted]'` in everything
-   * stored (run input, state, output, step results, signals, `kv` values) and in hook payloads, on the
-   * first run as on replay. Keep secrets in action options, not in values that flow through steps.
-   */
-  redact?: RedactRule[]
-  logger?: Logger
-  /** Time source (the test engine passes a virtual clock). */
-  clock?: Clock
-  /** @internal test hook: crash injection before a commit. */
-  beforeCommit?: (info: { runId: string; stepId: string; kind: StepKind }) => void
-}
-
-/** Options of `engine.trigger`. */
-export interface TriggerOptions {
-  /** Run id; triggering again with an existing id returns that run (idempotent). @default `${workflowId}:${uuid}` */
-  id?: string
-}
-
-/** A handle on a run. */
-export interface RunHandle<TOutput = unknown> {
-  id: string
-  workflowId: string
-  /** Resolves with the output when the run completes; rejects with RunFailedError / CancelledError. */
-  result(): Promise<TOutput>
-  status(): Promise<RunStatus>
-}
-
-/** Filter and page of `engine.listRuns`. */
-export interface ListRunsOptions {
-  workflowId?: string
-  status?: RunStatus | RunStatus[]
-  /** Page size. @default 50 */
-  limit?: number
-  /** `nextCursor` of the previous page. */
-  cursor?: string
-}
+import { batchOf, created } from './transitions.js'
 
 const WAKE_CHANNEL = 'wake'
 
-const lastFailure = (failed: JournalEntry[], runError: string | undefined): number => {
-  const last = failed.sort((a, b) => b.seq - a.seq)[0]
-  return last && runError?.includes(last.error?.message ?? '\u0000') ? last.seq : Number.MAX_SAFE_INTEGER
-}
-
-/** The engine. Create it with {@link createEngine}. */
-export class Engine {
+/** The engine. Create it with {@link createEngine}; its public face is the {@link Engine} interface. */
+export class EngineImpl implements Engine, SchedulerHost {
   readonly engineId: string
   readonly store: EngineStore
   readonly clock: Clock
   readonly log: Logger
   readonly hooks: Hooks
-  /** The user's face of the Datastore (`get`, `set` with TTL, `delete`, `list`, atomic `update`). */
   readonly kv: KV
   readonly multiProcess: boolean
   readonly leaseMs: number
   readonly pollIntervalMs: number
   readonly concurrency: number
+  readonly runs: Runs
   readonly executions = new Map<string, Execution>()
   private readonly workflows = new Map<string, Map<string, Workflow>>()
   private readonly latest = new Map<string, Workflow>()
@@ -127,11 +50,15 @@ export class Engine {
   private readonly deps: ExecutionDeps
   private readonly waiters = new Map<string, Set<(record?: RunRecord) => void>>()
   private readonly drainTimeoutMs: number
-  private state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new'
-  private signalSeq = 0
+  private readonly offset: { ms: number } | undefined
+  private state: Engine['status'] = 'new'
+  /** Slots taken by runs about to execute here (between the decision and the execution's start). */
+  private reserved = 0
+  private upkeeps = 0
   private unsubscribe: (() => Promise<void>) | undefined
   private keepAlive: NodeJS.Timeout | undefined
   private lockVersion = 0
+  private warnedEarlyTrigger = false
 
   constructor(private readonly options: EngineOptions) {
     if (!options || typeof options !== 'object' || !options.store) throw new InvalidArgumentError('createEngine needs { store }')
@@ -143,7 +70,9 @@ export class Engine {
       )
     }
     this.engineId = options.engineId === undefined ? `engine-${randomUUID().slice(0, 8)}` : assertId(options.engineId, 'engine id')
-    this.clock = options.clock ?? systemClock
+    // Engines sharing a store with a clock of its own order signals, timers and leases by it.
+    this.offset = !options.clock && this.multiProcess && options.store.now ? { ms: 0 } : undefined
+    this.clock = options.clock ?? (this.offset ? offsetClock(this.offset) : systemClock)
     this.log = options.logger ?? consoleLogger()
     this.hooks = new Hooks(this.log)
     this.store = new EngineStore(options.store, options.serializer ?? jsonSerializer, redactor(options.redact))
@@ -156,6 +85,9 @@ export class Engine {
       throw new InvalidArgumentError(`concurrency must be an integer >= 1, got ${this.concurrency}`)
     for (const wf of options.workflows ?? []) this.register(wf)
     for (const a of options.actions ?? []) this.registeredActions.set(a.id, a)
+    const retentionMs = toMs(options.retention ?? '7d', 'retention')
+    const random = options.random ?? { uuid: randomUUID }
+    this.runs = new Runs(this.store, this.clock, random, this.log, { engineId: this.engineId, leaseMs: this.leaseMs, retentionMs })
     this.scheduler = new Scheduler(this)
     this.deps = {
       engineId: this.engineId,
@@ -164,12 +96,18 @@ export class Engine {
       hooks: this.hooks,
       log: this.log,
       leaseMs: this.leaseMs,
-      retentionMs: toMs(options.retention ?? '7d', 'retention'),
+      retentionMs,
+      random,
       inlineRetryMs: toMs(options.inlineRetry ?? '1s', 'inlineRetry'),
       limits: { stepBytes: 1 << 20, stateBytes: 1 << 20, ...options.limits },
       beforeCommit: options.beforeCommit,
-      startChild: (child, input, childId, parent) => this.createRun(child, input, childId, parent).then(() => {}),
-      cancelRun: (runId, reason) => this.cancel(runId, reason),
+      newChild: (child, input, childId, parent) => this.newRun(child, input, childId, parent, false).then((r) => r.ops),
+      wake: () => {
+        if (this.state === 'started') void this.scheduler.poll()
+        this.notifyOthers('*')
+      },
+      cascade: (runId) =>
+        void this.cascade(runId).catch((e) => this.log.warn(`Cancelling the children of run "${runId}" failed: ${String(e)}`)),
       onEnd: (exec, outcome) => this.onEnd(exec, outcome),
       isStopping: () => this.state === 'stopping' || this.state === 'stopped',
     }
@@ -185,57 +123,53 @@ export class Engine {
     this.latest.set(wf.id, wf)
   }
 
-  /** Starts the engine: runs plugin setups, then resumes every run that was in flight. */
+  get status() {
+    return this.state
+  }
+
+  get hookRegistry(): HookRegistry {
+    return this.hooks
+  }
+
   async start(): Promise<void> {
     if (this.state !== 'new') throw new EngineStateError(`engine.start() called twice (state: ${this.state})`)
     this.state = 'starting'
     await setupPlugins(this.options.plugins ?? [], this.hooks, this.registeredActions, this.log)
     this.hooks.close()
-    if (!this.multiProcess) await this.takeEngineLock()
+    await this.measureClock()
+    if (!this.multiProcess)
+      this.lockVersion = await takeEngineLock(this.store, this.options.store.name, this.engineId, this.clock.now(), this.leaseMs)
     const ds = this.options.store
-    if (ds.capabilities.pubsub && ds.subscribe) {
-      this.unsubscribe = await ds.subscribe(WAKE_CHANNEL, () => void this.scheduler.poll())
-    }
+    if (ds.capabilities.pubsub && ds.subscribe) this.unsubscribe = await ds.subscribe(WAKE_CHANNEL, (message) => this.woken(message))
     this.state = 'started'
     if (this.options.keepAlive !== false) this.keepAlive = setInterval(() => {}, 1 << 30)
     this.scheduler.start()
     await this.scheduler.poll()
   }
 
-  private async takeEngineLock() {
-    this.lockVersion = await takeEngineLock(this.store, this.options.store.name, this.engineId, this.clock.now(), this.leaseMs)
+  /** Measures this process's clock against the store's (stores that have one shared clock). */
+  private async measureClock() {
+    const ds = this.options.store
+    if (!this.offset || !ds.now) return
+    const before = Date.now()
+    const storeNow = await this.store.guarded('now', () => (ds.now as () => Promise<number>)())
+    this.offset.ms = storeNow - (before + Date.now()) / 2
   }
 
-  /** Keeps the single-process lock alive. */
-  renewEngineLock() {
-    if (this.multiProcess || this.state !== 'started') return
-    renewEngineLock(this.store, this.engineId, this.clock.now(), this.leaseMs, this.lockVersion).then(
-      (v) => {
-        if (v) this.lockVersion = v
-        else this.log.error('The single-process engine lock was taken by another engine: stop one of them')
-      },
-      () => {},
-    )
-  }
-
-  /**
-   * Stops claiming work, lets in-flight steps finish (up to `drainTimeout`), parks the runs it holds
-   * as due at once so another engine takes them, then releases its timers.
-   */
   async stop(): Promise<void> {
     if (this.state === 'stopped' || this.state === 'stopping') return
     this.state = 'stopping'
     clearInterval(this.keepAlive)
     this.scheduler.stop()
+    // Executions let their runs go once their steps in flight return (`isStopping`): wake them.
+    for (const exec of this.executions.values()) exec.signalled()
     const deadline = Date.now() + this.drainTimeoutMs
     while (this.executions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
     for (const exec of [...this.executions.values()]) exec.abandon(new EngineStateError('engine stopped before the step finished'))
     this.scheduler.halt()
     await this.unsubscribe?.().catch(() => {})
-    this.notifyOthers()
-    if (!this.multiProcess && this.lockVersion) {
-      await releaseEngineLock(this.store, this.lockVersion)
-    }
+    this.notifyOthers('*')
+    if (!this.multiProcess && this.lockVersion) await releaseEngineLock(this.store, this.lockVersion)
     this.state = 'stopped'
     if (this.options.store.close && (this.options as { ownsStore?: boolean }).ownsStore) await this.options.store.close()
   }
@@ -249,19 +183,18 @@ export class Engine {
     for (const exec of [...this.executions.values()]) exec.abandon(new Error('killed'))
   }
 
-  /** Observers (`hooks.on`) and interceptors (`hooks.wrap`). */
-  get hookRegistry(): HookRegistry {
-    return this.hooks
-  }
-
-  /** Every action known to the engine, as JSON (id, description, JSON Schemas). */
   actions() {
     return [...this.registeredActions.values()].map((a) => a.describe())
   }
 
-  /** Starts a run of `wf`; with an existing `id`, returns that run instead (idempotent). */
-  async trigger<W extends Workflow>(wf: W, input: WorkflowInput<W>, options: TriggerOptions = {}): Promise<RunHandle<WorkflowOutput<W>>> {
+  async trigger<W extends Workflow>(wf: W, input: unknown, options: TriggerOptions = {}): Promise<RunHandle<any>> {
     if (this.state === 'stopping' || this.state === 'stopped') throw new EngineStateError('engine.trigger() after stop()')
+    if (this.state === 'new' && !this.multiProcess && !this.warnedEarlyTrigger) {
+      this.warnedEarlyTrigger = true
+      this.log.warn(
+        'engine.trigger() before engine.start(): the run waits, pending, until `await engine.start()` (nothing else runs it on this single-process store).',
+      )
+    }
     const registered = this.latest.get(wf?.id)
     if (!registered)
       throw new WorkflowNotFoundError(
@@ -270,202 +203,197 @@ export class Engine {
       )
     const runId = options.id === undefined ? `${wf.id}:${timeOrderedUuid(this.clock.now())}` : assertId(options.id, 'run id')
     const parsed = await parseWith(wf.inputSchema, input, `input of workflow "${wf.id}"`)
-    await this.createRun(this.workflows.get(wf.id)?.get(wf.version) ?? registered, parsed, runId)
+    const definition = this.workflows.get(wf.id)?.get(wf.version) ?? registered
+    const runHere = this.state === 'started' && this.hasRoom()
+    if (runHere) this.reserved++
+    try {
+      const { ops, record } = await this.newRun(definition, parsed, runId, undefined, runHere)
+      const res = await this.store.batch(ops)
+      if (res.ok && runHere) {
+        this.reserved--
+        this.execute(definition, record, res.versions[ops.findIndex((op) => op.key === keys.run(runId))] as number, true)
+      } else if (res.ok) {
+        this.scheduler.arm(this.clock.now())
+        this.notifyOthers('*')
+      }
+    } finally {
+      if (runHere && !this.executions.has(runId)) this.reserved = Math.max(0, this.reserved - 1)
+    }
     return this.handle(runId, wf.id)
   }
 
-  /** Creates a run record (or finds the existing one) and starts it here when there is room. */
-  private async createRun(wf: Workflow, input: unknown, runId: string, parent?: { runId: string; stepId: string }): Promise<boolean> {
+  /** The writes that create a run (its record only if absent: a trigger with an existing id changes nothing). */
+  private async newRun(wf: Workflow, input: unknown, runId: string, parent: ParentRef | undefined, runHere: boolean) {
     const state = this.store.scrub(await parseWith(wf.stateSchema, wf.initialState(input) ?? {}, `initial state of workflow "${wf.id}"`))
-    input = this.store.scrub(input)
-    const now = this.clock.now()
-    const runHere = this.state === 'started' && this.executions.size < this.concurrency
-    const leaseUntil = now + this.leaseMs
-    const dueKey = keys.due(runHere ? leaseUntil : now, runId)
-    const record: RunRecord = {
-      f: 1,
+    const fields = {
       id: runId,
       workflowId: wf.id,
       workflowVersion: wf.version,
-      // Started right here: it is running from its first write (its first step then only adds a journal entry).
-      status: runHere ? 'running' : 'pending',
-      input,
+      input: this.store.scrub(input),
       state,
-      nonce: randomUUID().slice(0, 8),
-      generation: 0,
-      createdAt: now,
-      updatedAt: now,
-      steps: 0,
-      dueKey,
-      ...(runHere ? { owner: this.engineId, leaseUntil } : {}),
-      ...(parent ? { parent } : {}),
+      nonce: this.runs.nonce(),
+      parent,
     }
-    const res = await this.store.batch([
-      { op: 'set', key: keys.run(runId), value: this.store.encode(compact(record), `run "${runId}"`), ifVersion: 0 },
-      { op: 'set', key: dueKey, value: 'run' },
-    ])
-    if (!res.ok) return false
-    if (runHere) this.execute(wf, record, res.versions[0] as number, true)
-    else {
-      // Due now: this engine's next poll, or (pub/sub stores) any started engine at once.
-      this.scheduler.arm(now)
-      this.notifyOthers()
-    }
-    return true
+    const c = created(fields, this.runs.ctx(), runHere)
+    const ops: WriteOp[] = batchOf(c, this.store.encode(compact(c.record), `run "${runId}"`), 0)
+    return { ops, record: c.record }
   }
 
-  /** Claims a due run (CAS on its record) and executes it. Returns false when another engine won. */
-  async claim(record: RunRecord, version: number, dueEntry: ListedEntry): Promise<boolean> {
-    const wf = this.workflows.get(record.workflowId)?.get(record.workflowVersion)
-    const now = this.clock.now()
-    if (!wf) {
-      this.log.error(
-        `Run "${record.id}" needs workflow "${record.workflowId}" version "${record.workflowVersion}", which this engine does not have; leaving it for an engine that does`,
-      )
-      const later = keys.due(now + 60_000, record.id)
-      await this.store.batch([
-        { op: 'delete', key: dueEntry.key, ifVersion: dueEntry.version },
-        { op: 'set', key: later, value: 'run' },
-      ])
-      return false
-    }
-    const leaseUntil = now + this.leaseMs
-    const dueKey = keys.due(leaseUntil, record.id)
-    const ops: WriteOp[] = [{ op: 'delete', key: dueEntry.key }]
-    if (record.dueKey && record.dueKey !== dueEntry.key) ops.push({ op: 'delete', key: record.dueKey })
-    ops.push({ op: 'set', key: dueKey, value: 'run' })
-    const claimed: RunRecord = { ...record, owner: this.engineId, leaseUntil, dueKey, updatedAt: now }
-    ops.push({ op: 'set', key: keys.run(record.id), value: this.store.encode(claimed, `run "${record.id}"`), ifVersion: version })
-    const res = await this.store.batch(ops)
-    if (!res.ok) return false
-    this.execute(wf, claimed, res.versions[res.versions.length - 1] as number)
-    return true
-  }
-
-  private execute(wf: Workflow, record: RunRecord, version: number, fresh = false) {
+  private execute(wf: Workflow, record: RunRecord, version: number, fresh: boolean) {
     const exec = new Execution(this.deps, wf, record, version)
     this.executions.set(record.id, exec)
     exec.start(fresh).catch((error) => exec.abandon(error))
   }
 
-  private onEnd(exec: Execution, outcome: string) {
+  // --- SchedulerHost -----------------------------------------------------------------------------
+
+  local(runId: string) {
+    return this.executions.get(runId)
+  }
+
+  locals() {
+    return this.executions.values()
+  }
+
+  hasRoom(): boolean {
+    return this.executions.size + this.reserved < this.concurrency
+  }
+
+  canRun(record: RunRecord): boolean {
+    return this.workflows.get(record.workflowId)?.has(record.workflowVersion) ?? false
+  }
+
+  async claim(record: RunRecord, version: number, foundDueKey?: string): Promise<boolean> {
+    const wf = this.workflows.get(record.workflowId)?.get(record.workflowVersion)
+    if (!wf || !this.hasRoom() || this.state !== 'started') return false
+    this.reserved++
+    try {
+      const got = await this.runs.claim(record, version, foundDueKey)
+      if (!got || this.state !== 'started') return false
+      this.execute(wf, got.record, got.version, false)
+      return true
+    } finally {
+      this.reserved--
+    }
+  }
+
+  cascade(runId: string): Promise<void> {
+    return this.runs.cascade(runId, (id, reason) => this.cancel(id, reason))
+  }
+
+  upkeep() {
+    if (!this.multiProcess && this.state === 'started') {
+      renewEngineLock(this.store, this.engineId, this.clock.now(), this.leaseMs, this.lockVersion).then(
+        (v) => {
+          if (v) this.lockVersion = v
+          else this.log.error('The single-process engine lock was taken by another engine: stop one of them')
+        },
+        () => {},
+      )
+    }
+    // The store clock drifts slowly against ours: measure again now and then.
+    if (this.offset && ++this.upkeeps % 100 === 0) void this.measureClock().catch(() => {})
+  }
+
+  private onEnd(exec: Execution, outcome: ExecutionOutcome) {
     if (this.executions.get(exec.runId) === exec) this.executions.delete(exec.runId)
-    if (TERMINAL.has(outcome as RunStatus)) {
+    if (TERMINAL.has(outcome as never)) {
       for (const wake of this.waiters.get(exec.runId) ?? []) wake(exec.record)
-      if (exec.record.parent) {
-        const parent = this.executions.get(exec.record.parent.runId)
-        if (parent) parent.wakeRequested = true
+      const parent = exec.record.parent
+      if (parent) {
+        const local = this.executions.get(parent.runId)
+        if (local) local.signalled()
         else {
-          // The parent is due now: here (this engine may take it) and in other processes.
           if (this.state === 'started') void this.scheduler.poll()
-          this.notifyOthers()
+          this.notifyOthers(parent.runId)
         }
       }
     }
     if (this.state !== 'started') return
     if (outcome === 'abandoned') this.scheduler.arm(this.clock.now() + 200)
-    else if (exec.wakeRequested) void this.scheduler.poll()
     else if (outcome === 'suspended' && exec.record.wakeAt !== undefined) this.scheduler.arm(exec.record.wakeAt)
     if (this.executions.size === this.concurrency - 1) void this.scheduler.poll()
   }
 
-  /**
-   * Sends a signal to a run; it is kept until the run waits for it, and signals are delivered in
-   * order. Resolves `true` when stored, `false` when the run has already finished (nothing is written).
-   * @throws RunNotFoundError when no such run exists
-   */
+  // --- Signals, cancel, retry ----------------------------------------------------------------------
+
   async signal(runId: string, name: string, payload?: unknown): Promise<boolean> {
     if (typeof name !== 'string' || name.length === 0 || name.length > 200)
       throw new InvalidArgumentError(`Invalid signal name ${JSON.stringify(name)}`)
     if (name.startsWith('$')) throw new InvalidArgumentError(`Signal names starting with "$" are reserved, got "${name}"`)
-    return this.send(runId, name, payload)
+    const { stored } = await this.runs.signal(assertId(runId, 'run id'), name, payload)
+    if (stored) this.signalled(runId)
+    return stored
   }
 
-  private async send(runId: string, name: string, payload: unknown): Promise<boolean> {
-    const got = await this.store.get(keys.run(assertId(runId, 'run id')))
-    if (!got) throw new RunNotFoundError(runId)
-    if (TERMINAL.has(this.store.decode<RunRecord>(got, keys.run(runId)).status)) return false
-    const now = this.clock.now()
-    const sig: SignalRecord = { name, payload: this.store.scrub(payload), sentAt: now }
-    const seq = ++this.signalSeq
-    await this.store.batch([
-      { op: 'set', key: keys.signal(runId, now, seq, this.engineId), value: this.store.encode(sig, `payload of signal "${name}"`) },
-      { op: 'set', key: keys.due(now, runId), value: 'run' },
-    ])
+  /** A signal was stored for a run: wake it wherever it is. */
+  private signalled(runId: string) {
     const local = this.executions.get(runId)
-    if (local) local.wakeRequested = true
-    else void this.scheduler.poll()
-    if (!local) this.notifyOthers()
-    return true
+    if (local) return local.signalled()
+    if (this.state === 'started') void this.scheduler.poll()
+    this.notifyOthers(runId)
+  }
+
+  /** Another process says work is due (`*`) or a run got a signal (its id). */
+  private woken(message: string) {
+    const local = message === '*' ? undefined : this.executions.get(message)
+    if (local) local.signalled()
+    else if (this.state === 'started') void this.scheduler.poll()
   }
 
   /** Tells engines in other processes that work became due (stores with pub/sub; others poll). */
-  notifyOthers() {
+  private notifyOthers(message: string) {
     const ds = this.options.store
-    if (ds.capabilities.pubsub && ds.publish) ds.publish(WAKE_CHANNEL, this.engineId).catch(() => {})
+    if (ds.capabilities.pubsub && ds.publish) ds.publish(WAKE_CHANNEL, message).catch(() => {})
   }
 
-  /** The run's record, steps and state. */
+  async cancel(runId: string, reason = 'cancelled by request'): Promise<void> {
+    assertId(runId, 'run id')
+    const local = this.executions.get(runId)
+    if (local && !local.closed && (await local.cancel(reason))) return
+    const what = await this.runs.cancel(runId, reason, (id) => this.executions.has(id))
+    if (what.status === 'requested') this.signalled(runId)
+    if (what.status === 'cancelled') {
+      this.log.debug(`Run "${runId}" cancelled: ${reason}`)
+      for (const wake of this.waiters.get(runId) ?? []) wake(what.record)
+      if (this.hooks.has('workflow:cancel'))
+        this.hooks.emit('workflow:cancel', {
+          runId,
+          workflowId: what.record.workflowId,
+          version: what.record.workflowVersion,
+          at: this.clock.now(),
+          reason,
+        })
+      if (what.cascade) await this.cascade(runId)
+    }
+  }
+
+  async retry(runId: string): Promise<RunHandle> {
+    const record = await this.runs.retry(assertId(runId, 'run id'), (childId) => this.retry(childId).then(() => {}))
+    if (this.state === 'started') await this.scheduler.poll()
+    this.notifyOthers('*')
+    return this.handle(runId, record.workflowId)
+  }
+
+  // --- Reading runs --------------------------------------------------------------------------------
+
   async getRun<TOutput = unknown, TState = unknown>(runId: string): Promise<RunInfo<TOutput, TState>> {
-    const got = await this.store.get(keys.run(assertId(runId, 'run id')))
-    if (!got) throw new RunNotFoundError(runId)
-    const record = this.store.decode<RunRecord>(got, keys.run(runId))
+    const { record } = await this.runs.mustRead(assertId(runId, 'run id'))
     const items = await this.store.list(keys.journalPrefix(runId, record.nonce))
-    const entries = items.map((i) => this.store.decode<JournalEntry>(i, i.key))
-    return toRunInfo(record, entries) as RunInfo<TOutput, TState>
+    return toRunInfo(
+      record,
+      items.map((i) => this.store.decode<JournalEntry>(i, i.key)),
+    ) as RunInfo<TOutput, TState>
   }
 
-  /** Runs by workflow and status, a page at a time (`nextCursor` fetches the next page). */
   listRuns(options: ListRunsOptions = {}): Promise<{ runs: RunInfo[]; nextCursor?: string }> {
     return listRuns(this.store, options)
   }
 
-  /** Cancels a run (and its children); actions in flight see their AbortSignal fire. */
-  async cancel(runId: string, reason = 'cancelled by request'): Promise<void> {
-    const local = this.executions.get(runId)
-    // Cancel in place when the run executes here; if it ended (suspended) meanwhile, go the durable way.
-    if (local && !local.closed && (await local.cancel(reason))) return
-    await this.send(runId, '$cancel', { reason })
-    if (this.state === 'started') await this.scheduler.poll()
+  countRuns(options: CountRunsOptions = {}): Promise<number> {
+    return countRuns(this.store, options)
   }
 
-  /** Resumes a failed run from its last committed step (failed steps are tried again). */
-  async retry(runId: string): Promise<RunHandle> {
-    const got = await this.store.get(keys.run(assertId(runId, 'run id')))
-    if (!got) throw new RunNotFoundError(runId)
-    const record = this.store.decode<RunRecord>(got, keys.run(runId))
-    if (record.status !== 'failed') throw new EngineStateError(`Run "${runId}" is ${record.status}; only failed runs can be retried`)
-    const now = this.clock.now()
-    const dueKey = keys.due(now, runId)
-    const journal = await this.store.list(keys.journalPrefix(runId, record.nonce))
-    const failed = journal
-      .map((i) => this.store.decode<JournalEntry>(i, i.key))
-      .filter((e) => e.status === 'failed' && e.gen === record.generation)
-    const next: RunRecord = {
-      ...record,
-      status: 'pending',
-      generation: record.generation + 1,
-      // The failure that ended the run: the last one journaled, when the run's error is that step's error.
-      retryFromSeq: lastFailure(failed, record.error?.message),
-      error: undefined,
-      finishedAt: undefined,
-      expiresAt: undefined,
-      dueKey,
-      updatedAt: now,
-    }
-    const ops: WriteOp[] = []
-    if (record.dueKey) ops.push({ op: 'delete', key: record.dueKey })
-    ops.push(
-      { op: 'set', key: dueKey, value: 'run' },
-      { op: 'set', key: keys.run(runId), value: this.store.encode(next, 'run'), ifVersion: got.version },
-    )
-    const res = await this.store.batch(ops)
-    if (!res.ok) throw new EngineStateError(`Run "${runId}" changed while being retried; try again`)
-    if (this.state === 'started') await this.scheduler.poll()
-    return this.handle(runId, record.workflowId)
-  }
-
-  /** A handle on an existing run. */
   handle<TOutput = unknown>(runId: string, workflowId: string): RunHandle<TOutput> {
     return {
       id: runId,
@@ -477,22 +405,29 @@ export class Engine {
 
   private async result<T>(runId: string): Promise<T> {
     assertId(runId, 'run id')
-    const every = this.clock === systemClock ? this.pollIntervalMs : 50
+    if (this.state !== 'started' && !this.multiProcess) {
+      const got = await this.runs.read(runId)
+      if (!got) throw new RunNotFoundError(runId)
+      if (TERMINAL.has(got.record.status)) return settledOutcome<T>(got.record)
+      throw new EngineStateError(
+        `run.result() of run "${runId}" while the engine is ${this.state}: nothing runs it on this single-process store, so it would never settle. Call engine.start() first.`,
+      )
+    }
+    const every = this.clock === systemClock || this.offset ? this.pollIntervalMs : 50
     for (;;) {
       // Ends seen in this process hand over the final record; ends elsewhere are seen by polling.
-      // A run executing here has not ended (its execution leaves the map as it ends): no read needed.
       let record = this.executions.has(runId) ? await waitForChange(this.waiters, runId, every) : undefined
       if (record === undefined) {
-        const got = await this.store.get(keys.run(runId))
+        const got = await this.runs.read(runId)
         if (!got) throw new RunNotFoundError(runId)
-        record = this.store.decode<RunRecord>(got, keys.run(runId))
+        record = got.record
         if (!TERMINAL.has(record.status)) record = (await waitForChange(this.waiters, runId, every)) ?? record
       }
       if (TERMINAL.has(record.status)) return settledOutcome<T>(record)
     }
   }
 
-  /** Polls the store for due work now and waits for that pass (tests and the test engine use it). */
+  /** Polls the store for due work now and waits for that pass (the test engine uses it). */
   tick(): Promise<void> {
     return this.scheduler.poll()
   }
@@ -501,13 +436,10 @@ export class Engine {
   async idle(): Promise<void> {
     while (this.executions.size > 0 || this.scheduler.busy) await new Promise((r) => setImmediate(r))
   }
-
-  get status() {
-    return this.state
-  }
-
-  static readonly hookNames = HOOK_NAMES
 }
+
+/** Every lifecycle event name the engine emits, in the order docs/hooks.md lists them. */
+export const hookNames: readonly string[] = HOOK_NAMES
 
 /**
  * Creates an engine inside your app.
@@ -520,4 +452,4 @@ export class Engine {
  * await engine.signal(run.id, 'email.clicked', { at: Date.now() })
  * ```
  */
-export const createEngine = (options: EngineOptions): Engine => new Engine(options)
+export const createEngine = (options: EngineOptions): Engine => new EngineImpl(options)

@@ -1,54 +1,61 @@
 import type { WriteOp } from '../datastore/types.js'
-import { CancelledError, DoSdkError, NonDeterminismError, SizeLimitError, toError } from '../errors.js'
+import { CancelledError, InvalidArgumentError, LeaseLostError, type NonDeterminismError, SizeLimitError, toError } from '../errors.js'
 import { jsonSerializer } from '../serializer.js'
 import { parseWith } from '../validation.js'
 import type { Workflow } from '../workflow.js'
 import { RunContext } from './contexts.js'
-import type { ExecutionDeps } from './execution-deps.js'
+import type { ExecutionDeps, ExecutionOutcome } from './execution-deps.js'
+import { childSignal, Inbox } from './inbox.js'
 import { keys } from './keys.js'
-import { never } from './never.js'
-import { compact, type JournalEntry, type RunRecord, type SignalRecord, type StepKind, toStoredError } from './records.js'
-import { buildStep } from './steps.js'
+import { Parking } from './parking.js'
+import { Quiescence } from './quiescence.js'
+import { compact, fromStoredError, type JournalEntry, type RunRecord, type SignalRecord, toStoredError } from './records.js'
+import { ReplayCursor } from './replay-cursor.js'
+import { stepEvent } from './steps/attempts.js'
+import { buildStep } from './steps/build.js'
+import type { Outcome, StepCall, StepHost } from './steps/types.js'
 import { SimulatedCrash } from './store.js'
-import { cancelDeferredSend, deferSend, RunWriter } from './writer.js'
+import { type Change, type Ending, ended, released, renewed, signalOps, suspended } from './transitions.js'
+import { type CommitPart, RunWriter } from './writer.js'
 
-type Block = { until?: number; event?: string }
+/** Where an execution is. One field, so "is it over" has one answer. */
+type Phase = 'loading' | 'replaying' | 'live' | 'suspending' | 'ending' | 'closed'
+
+const PAGE = 1_000
 
 /**
- * One execution of one run in this process: replays the journal, runs new steps, commits each
- * step through its {@link RunWriter} (the journal entry, fenced by the run record's version; the
- * record itself when it changes), and ends by completing, failing, or suspending the run until its
- * next timer or event.
- * See ARCHITECTURE.md.
+ * One execution of one run in this process. It replays the journal (results handed to the code
+ * one per quiet point, in journal order: `replay-cursor.ts`), then runs new steps, whose results
+ * are handed over the same way and journaled in that order; commits go through its
+ * {@link RunWriter}; it ends by completing, failing, being cancelled, suspending until its next
+ * timer or signal, or letting the run go (engine stopping). See ARCHITECTURE.md.
  */
-export class Execution {
+export class Execution implements StepHost {
   readonly runId: string
-  closed = false
-  /** Suspending or ending: the last batch of this execution is queued. */
-  private ending = false
+  private phase: Phase = 'loading'
   private readonly writer: RunWriter
-  private markClosed!: () => void
-  /** Settles when the execution closes, however it ends. */
-  private readonly closedPromise = new Promise<void>((resolve) => {
-    this.markClosed = resolve
-  })
-  /** Made on first use: most executions never hand out their signal. */
-  private abortController: AbortController | undefined
-  /** Latest entry per step id. */
-  readonly journal = new Map<string, JournalEntry>()
-  /** Step ids journaled but not yet reached by this replay. */
-  readonly unconsumed = new Set<string>()
+  private readonly quiet = new Quiescence(() => this.onQuiet())
+  private cursor: ReplayCursor
+  private inbox = new Inbox(new Set())
+  private readonly parking = new Parking()
+  /** Steps asked for whose result the code has not been handed yet. */
+  private readonly calls = new Map<string, StepCall>()
+  private deferredStarts: { call: StepCall; entry: JournalEntry | undefined }[] = []
+  private readonly outcomes: Outcome[] = []
   private readonly counters = new Map<string, number>()
-  private nextSeq = 0
-  signals: { key: string; rec: SignalRecord }[] = []
-  readonly consumedSignals = new Set<string>()
-  state: Record<string, unknown> = {}
+  private requests = 0
+  private delivered = 0
   private active = 0
-  private readonly blocked: Block[] = []
-  private tickQueued = false
-  /** Set when a signal arrived for this run while it executed: re-run right after suspending. */
-  wakeRequested = false
-  private readonly startedAt: number
+  private lastFailedSeq: number | undefined
+  private settledWith: { output: unknown } | { error: unknown } | undefined
+  private cancelRequest: { reason: string; key?: string } | undefined
+  private readonly children = new Set<string>()
+  private abortController: AbortController | undefined
+  private cancelTimer: (() => void) | undefined
+  private reloading: Promise<void> | undefined
+  private outcome: ExecutionOutcome | undefined
+  private retired = false
+  state: Record<string, unknown> = {}
 
   constructor(
     readonly deps: ExecutionDeps,
@@ -57,487 +64,595 @@ export class Execution {
     version: number,
   ) {
     this.runId = record.id
-    this.startedAt = deps.clock.now()
+    this.cursor = new ReplayCursor([], record)
     this.writer = new RunWriter(
-      deps.store,
-      record.id,
+      {
+        runId: record.id,
+        currentRecord: () => this.record,
+        encodeRecord: (r) => deps.store.encode(compact(r), `run "${this.runId}"`),
+        leaseLost: () =>
+          this.abandon(new LeaseLostError(`Run "${this.runId}": commit refused, another engine owns the run now (lease lost)`, this.runId)),
+        reloadInbox: () => this.reloadInbox(),
+        childExists: (childId) => this.childExists(childId),
+        canRetry: () => this.phase !== 'closed' && this.now < (this.record.leaseUntil ?? Number.POSITIVE_INFINITY),
+        failed: (error) => this.abandon(error),
+        sleep: (ms) => this.sleep(ms),
+        send: (ops) => deps.store.batch(ops),
+      },
       version,
-      () => this.record,
-      () => this.closed,
-      (error) => this.abandon(error),
+      0,
     )
   }
 
-  /** The run record's version as last written: the fencing token. */
+  get now(): number {
+    return this.deps.clock.now()
+  }
+
   get version(): number {
     return this.writer.version
   }
 
-  get now() {
-    return this.deps.clock.now()
+  get live(): boolean {
+    return (this.phase === 'live' || this.phase === 'replaying') && !this.deps.isStopping()
   }
 
-  /** Aborts the work of this execution's steps when it is cancelled or ends. */
+  get closed(): boolean {
+    return this.phase === 'closed'
+  }
+
   get controller(): AbortController {
-    let c = this.abortController
-    if (c === undefined) {
-      c = new AbortController()
-      this.abortController = c
-      if (this.closed) c.abort(new CancelledError(`Execution of run "${this.runId}" ended`))
-    }
-    return c
+    this.abortController ??= new AbortController()
+    if (this.phase === 'closed' && !this.abortController.signal.aborted) this.abortController.abort(this.endedError())
+    return this.abortController
   }
 
-  /** True once the execution's signal is (or would be) aborted. */
   get aborted(): boolean {
-    return this.closed || (this.abortController?.signal.aborted ?? false)
+    return this.phase === 'closed' || this.phase === 'ending' || (this.abortController?.signal.aborted ?? false)
   }
 
-  /** Loads the journal and the buffered signals, then runs the workflow function from the top. */
-  async start(fresh = false): Promise<void> {
-    const { store } = this.deps
-    // A run this engine just created has an empty journal (its nonce is new). A signal sent to it in
-    // the meantime is not lost: sending adds a due entry, which wakes the run after this pass.
-    const [entries, sigs] = fresh
-      ? [[], []]
-      : await Promise.all([store.list(keys.journalPrefix(this.runId, this.record.nonce)), store.list(keys.signalPrefix(this.runId))])
-    for (const item of entries) {
-      const e = store.decode<JournalEntry>(item, item.key)
-      this.journal.set(e.id, e)
-      if (e.seq >= this.nextSeq) this.nextSeq = e.seq + 1
-      if (e.signalKey) this.consumedSignals.add(e.signalKey)
+  private endedError() {
+    return new CancelledError(`Execution of run "${this.runId}" ended`)
+  }
+
+  /** Loads the journal and the buffered signals (unless the run was just created here), then runs the workflow from the top. */
+  async start(fresh: boolean): Promise<void> {
+    if (!fresh) {
+      const [entries] = await Promise.all([this.listAll(keys.journalPrefix(this.runId, this.record.nonce)), this.reloadInbox()])
+      this.cursor = new ReplayCursor(
+        entries.map((e) => this.deps.store.decode<JournalEntry>(e, e.key)),
+        this.record,
+      )
+      for (const key of this.cursor.consumedSignals) this.inbox.consumed.add(key)
+      // Consumed signals an interrupted batch left behind are deleted with the next batch.
+      const left = [...this.inbox.pending()].filter((s) => this.inbox.consumed.has(s.key))
+      if (left.length) this.writer.queue({ drop: left.map((s) => ({ op: 'delete', key: s.key })) })
+      for (const id of this.cursor.childIds.values()) this.children.add(id)
     }
-    for (const [id, e] of this.journal) {
-      // After engine.retry, the failure that ended the run (and any after it) is tried again; failures
-      // the workflow caught and handled before it stay as they were.
-      const stale = e.status === 'failed' && e.gen < this.record.generation && e.seq >= (this.record.retryFromSeq ?? 0)
-      if (!stale) this.unconsumed.add(id)
+    if (this.phase !== 'loading') return
+    const resumed = this.record.steps > 0 || this.cursor.nextSeq > 0
+    const { hooks, log } = this.deps
+    const base = { runId: this.runId, workflowId: this.workflow.id, version: this.workflow.version, at: this.now }
+    if (!resumed) {
+      log.debug(`Run "${this.runId}" of workflow "${this.workflow.id}" started`)
+      if (hooks.has('workflow:start'))
+        hooks.emit('workflow:start', { ...base, input: this.record.input, ...(this.record.parent ? { parent: this.record.parent } : {}) })
+    } else {
+      log.debug(`Run "${this.runId}" resumed (${this.cursor.nextSeq} journal entries)`)
+      if (hooks.has('workflow:resume'))
+        hooks.emit('workflow:resume', { ...base, steps: this.cursor.nextSeq, atStep: this.record.currentStep })
     }
-    const leftovers: WriteOp[] = []
-    for (const item of sigs) {
-      if (this.consumedSignals.has(item.key)) leftovers.push({ op: 'delete', key: item.key })
-      else this.signals.push({ key: item.key, rec: store.decode<SignalRecord>(item, item.key) })
-    }
-    if (leftovers.length) await store.batch(leftovers)
-    const cancel = this.signals.find((s) => s.rec.name === '$cancel')
-    if (cancel) {
-      await this.cancel(String((cancel.rec.payload as { reason?: string } | undefined)?.reason ?? 'cancelled'), cancel.key)
+    this.phase = 'replaying'
+    if (this.inbox.cancelRequest()) {
+      const c = this.inbox.cancelRequest()
+      this.cancelRequest = { reason: String((c?.rec.payload as { reason?: string } | undefined)?.reason ?? 'cancelled'), key: c?.key }
+      this.quiet.request()
       return
     }
-
     this.state = structuredClone(this.workflow.initialState(this.record.input) ?? {}) as Record<string, unknown>
-    const base = this.eventBase()
-    if (this.journal.size === 0 && this.record.steps === 0) {
-      if (this.deps.hooks.has('workflow:start'))
-        this.deps.hooks.emit('workflow:start', {
-          ...base,
-          input: this.record.input,
-          ...(this.record.parent ? { parent: this.record.parent } : {}),
-        })
-    } else if (this.deps.hooks.has('workflow:resume')) {
-      this.deps.hooks.emit('workflow:resume', { ...base, steps: this.journal.size, atStep: this.record.currentStep })
-    }
-    const log = this.deps.log
     let result: Promise<unknown>
     try {
-      result = Promise.resolve(
-        this.workflow.run(
-          new RunContext(this, this.record.input, this.state, buildStep(this), this.runId, this.workflow.id, this.workflow.version, log),
-        ),
+      const ctx = new RunContext(
+        this,
+        this.record.input,
+        this.state,
+        buildStep(this),
+        this.runId,
+        this.workflow.id,
+        this.workflow.version,
+        log,
       )
+      result = Promise.resolve(this.workflow.run(ctx))
     } catch (e) {
       result = Promise.reject(e)
     }
     result.then(
-      (output) => this.finish(output),
-      (error) => this.failRun(error),
+      (output) => this.returned({ output }),
+      (error) => this.returned({ error }),
     )
+    this.quiet.request()
   }
 
-  eventBase() {
-    return { runId: this.runId, workflowId: this.workflow.id, version: this.workflow.version, at: this.now }
+  private returned(how: { output: unknown } | { error: unknown }) {
+    if (this.settledWith) return
+    this.settledWith = how
+    this.quiet.request()
   }
 
-  /** Next step id for a base name: `name#1`, `name#2`, … in call order. */
+  /** Reads every entry under a prefix, a page at a time (a long journal never comes in one call). */
+  private async listAll(prefix: string) {
+    const out = []
+    for (let after: string | undefined; ; ) {
+      const page = await this.deps.store.list(prefix, { after, limit: PAGE })
+      out.push(...page)
+      if (page.length < PAGE) return out
+      after = page[page.length - 1]?.key
+    }
+  }
+
+  // --- The quiet point: one thing happens to the code at a time ---------------------------------
+
+  private onQuiet() {
+    if (this.phase !== 'replaying' && this.phase !== 'live') return
+    if (this.cancelRequest) return void this.cancel(this.cancelRequest.reason, this.cancelRequest.key)
+    if (this.phase === 'replaying' && !this.replayNext()) return
+    if (this.settledWith) return void this.conclude(this.settledWith)
+    const outcome = this.outcomes.shift()
+    if (outcome) {
+      this.handOver(outcome)
+      return this.quiet.request()
+    }
+    if (this.deps.isStopping()) {
+      if (this.active === 0) void this.letGo()
+      return
+    }
+    const event = this.parking.next(this.now, this.inbox)
+    if (event) {
+      event.run()
+      return this.quiet.request()
+    }
+    if (this.active === 0 && this.parking.size > 0) return void this.suspend()
+    // Steps are running (or the code awaits something that is not a step): send what is queued,
+    // and come back when the earliest parked step is due.
+    if (this.writer.hasPending) void this.writer.flush()
+    this.armTimer()
+  }
+
+  /** During replay: hands over the next journaled result. False when the replay diverged or is still going. */
+  private replayNext(): boolean {
+    const head = this.cursor.peek()
+    if (head) {
+      const call = this.calls.get(head.id)
+      if (!call || this.settledWith) {
+        const found = [...this.calls.keys()].find((id) => !this.cursor.requested(id))
+        this.diverged(this.settledWith ? this.cursor.divergence(head.id, undefined) : this.cursor.divergence(head.id, found))
+        return false
+      }
+      this.cursor.advance()
+      this.calls.delete(head.id)
+      this.delivered++
+      call.replayed?.(head)
+      this.emitReplayed(head)
+      if (head.status === 'failed') {
+        this.lastFailedSeq = head.seq
+        call.d.reject(fromStoredError(head.error ?? { name: 'Error', message: 'failed' }))
+      } else call.d.resolve(head.value)
+      this.quiet.request()
+      return false
+    }
+    const unreached = this.cursor.firstUnrequested()
+    if (unreached !== undefined) {
+      const found = [...this.calls.keys()].find((id) => !this.cursor.requested(id))
+      this.diverged(this.cursor.divergence(unreached, found))
+      return false
+    }
+    this.phase = 'live'
+    const starts = this.deferredStarts
+    this.deferredStarts = []
+    for (const { call, entry } of starts) if (this.live) call.start(entry)
+    return true
+  }
+
+  private emitReplayed(e: JournalEntry) {
+    const { hooks } = this.deps
+    if (e.status === 'failed') {
+      if (hooks.has('step:fail'))
+        hooks.emit('step:fail', { ...stepEvent(this, e.id, e.kind, true), error: fromStoredError(e.error as never), durationMs: 0 })
+    } else if (hooks.has('step:complete'))
+      hooks.emit('step:complete', { ...stepEvent(this, e.id, e.kind, true), output: e.value, durationMs: 0 })
+  }
+
+  /** Hands a fresh result to the code and journals it, in that order (its position is its `seq`). */
+  private handOver(o: Outcome) {
+    const { call, entry } = o
+    this.calls.delete(call.id)
+    const seq = this.cursor.nextSeq++
+    const full: JournalEntry = { ...entry, seq, gen: this.record.generation, at: this.now }
+    if (o.patch) this.record = { ...this.record, ...o.patch }
+    this.record.steps++
+    this.record.currentStep = entry.id
+    this.writer.queue({
+      put: o.put,
+      journal: { op: 'set', key: keys.journal(this.runId, this.record.nonce, seq), value: this.encodeEntry(full, o.encoded) },
+      drop: o.drop,
+      record: o.patch !== undefined,
+      onDurable: o.durable,
+    })
+    if (entry.kind === 'invoke' && entry.childId && (entry.status === 'done' || entry.status === 'failed'))
+      this.children.delete(entry.childId)
+    this.delivered++
+    o.apply?.()
+    if (entry.status === 'failed') {
+      this.lastFailedSeq = seq
+      call.d.reject(o.error ?? fromStoredError(entry.error ?? { name: 'Error', message: 'failed' }))
+    } else call.d.resolve(entry.value)
+  }
+
+  /**
+   * Encodes a journal entry. With the default serializer every field but `value` is plain JSON; an
+   * already encoded value is spliced in, not encoded again.
+   */
+  private encodeEntry(full: JournalEntry, encodedValue: string | undefined): string {
+    const { store } = this.deps
+    if (store.serializer === jsonSerializer) {
+      const plain = compact(full)
+      if (encodedValue !== undefined) {
+        const { value: _value, ...rest } = plain
+        return `${JSON.stringify(rest).slice(0, -1)},"value":${encodedValue}}`
+      }
+      if (full.value === undefined) return JSON.stringify(plain)
+    }
+    return store.encode(compact(full), `step "${full.id}"`)
+  }
+
+  private armTimer() {
+    this.cancelTimer?.()
+    this.cancelTimer = undefined
+    const at = this.parking.wakeAt()
+    if (at === undefined) return
+    this.cancelTimer = this.deps.clock.setTimer(() => this.quiet.request(), Math.max(0, at - this.now))
+  }
+
+  // --- StepHost ---------------------------------------------------------------------------------
+
   nextStepId(base: string): string {
     const n = (this.counters.get(base) ?? 0) + 1
     this.counters.set(base, n)
     return `${base}#${n}`
   }
 
-  /** The journal's latest entry for `stepId`, checking that the code asks for the same kind of step. */
-  replay(stepId: string, kind: StepKind): JournalEntry | undefined {
-    const entry = this.journal.get(stepId)
-    if (!entry || !this.unconsumed.has(stepId)) return undefined
-    this.unconsumed.delete(stepId)
-    if (entry.kind !== kind) {
-      this.diverged(
-        new NonDeterminismError(
-          `Run "${this.runId}": step "${stepId}" was a ${entry.kind} step when the run started and is now a ${kind} step. The workflow code changed under an in-flight run; pin it with a new version.`,
-          this.runId,
-          stepId,
-        ),
-      )
+  request(call: StepCall): void {
+    call.activation = this.delivered
+    call.order = this.requests++
+    let entry: JournalEntry | undefined
+    try {
+      entry = this.cursor.request(call.id, call.kind, call.hash)
+    } catch (error) {
+      this.diverged(error as NonDeterminismError)
+      return
     }
-    return entry
+    this.calls.set(call.id, call)
+    if (entry && (entry.status === 'done' || entry.status === 'failed')) return
+    if (this.phase === 'replaying' || this.phase === 'loading') this.deferredStarts.push({ call, entry })
+    else if (this.live) call.start(entry)
   }
 
-  /**
-   * Before running a step that is not in the journal: let the replay of journaled steps settle,
-   * then refuse if journaled steps remain that the code never reached (renamed, reordered, removed).
-   * Returns nothing when there is nothing to wait for (the usual case: no extra turn).
-   */
-  ensureFresh(stepId: string): Promise<void> | undefined {
-    if (this.closed) return never()
-    if (this.unconsumed.size === 0) return undefined
-    return this.settleReplay(stepId)
+  deliver(outcome: Outcome): void {
+    if (this.phase === 'closed' || this.phase === 'ending') return
+    this.outcomes.push(outcome)
+    this.quiet.request()
   }
 
-  private async settleReplay(stepId: string): Promise<void> {
-    await new Promise((resolve) => setImmediate(resolve))
-    if (this.closed) await never()
-    if (this.unconsumed.size === 0) return
-    const expected = [...this.unconsumed].map((id) => this.journal.get(id) as JournalEntry).sort((a, b) => a.seq - b.seq)[0]
-    await this.diverged(
-      new NonDeterminismError(
-        `Run "${this.runId}": the code reached step "${stepId}" where the journal has step "${expected?.id}" (renamed, reordered or removed). The run is stopped; deploy the old code under its version or retry it with fixed code.`,
-        this.runId,
-        stepId,
-      ),
-    )
+  note(entry: Omit<JournalEntry, 'seq' | 'gen' | 'at'>, part: CommitPart = {}): Promise<void> {
+    const seq = this.cursor.nextSeq++
+    const full: JournalEntry = { ...entry, seq, gen: this.record.generation, at: this.now }
+    if (entry.childId) this.children.add(entry.childId)
+    this.record.currentStep = entry.id
+    return this.writer.queue({
+      ...part,
+      journal: { op: 'set', key: keys.journal(this.runId, this.record.nonce, seq), value: this.encodeEntry(full, undefined) },
+    })
   }
 
-  private async diverged(error: NonDeterminismError): Promise<never> {
-    await this.failRun(error, true)
-    return never()
-  }
-
-  enter() {
-    this.active++
-  }
-
-  leave() {
-    this.active--
-    if (this.active === 0 && this.blocked.length) this.queueTick()
-  }
-
-  /** Parks the calling step; once no step is running, the run suspends until the earliest wake-up. */
-  block(b: Block): Promise<never> {
-    this.blocked.push(b)
-    this.queueTick()
-    return never()
-  }
-
-  /**
-   * At the end of this turn of the event loop: suspend the run if every step is parked (the
-   * suspension carries the queued commits in its batch), otherwise send the queued commits.
-   */
-  private queueTick() {
-    if (this.tickQueued) return
-    this.tickQueued = true
-    setImmediate(this.tick)
-  }
-
-  /**
-   * The deferred send (`deferSend`): once the workflow code running now has gone as far as it can
-   * without waiting (after the current microtasks). A next step sends the queued commits itself, a
-   * suspension or the run's end carries them; this is for everything else (the workflow awaits
-   * something else).
-   */
-  deferredFlush() {
-    if (this.closed || this.ending) return
-    // Every step parked: the suspension (queued for the end of this turn) takes the commits along.
-    if (this.active === 0 && this.blocked.length) return
-    void this.writer.flush()
-  }
-
-  /** Sends what is queued now (and drops the deferred send); resolves once durable. */
-  private sendNow(): Promise<void> {
-    cancelDeferredSend(this)
+  flush(): Promise<void> {
     return this.writer.flush()
   }
 
-  private readonly tick = () => {
-    this.tickQueued = false
-    if (this.closed || this.ending) return
-    if (this.active === 0 && this.blocked.length) void this.suspend()
-    else void this.sendNow()
+  beforeWork(): Promise<void> | undefined {
+    if (!this.writer.settled) return this.writer.flush().then(() => this.ensureLease())
+    return this.ensureLease()
   }
 
-  /** Size-checks an encoded value. */
-  checkSize(encoded: string, limit: number, what: string) {
+  /**
+   * A lease within a quarter of its length of running out (as after a GC pause or a SIGSTOP) is
+   * renewed before a step does any work; if another engine took the run meanwhile the renewal is
+   * refused and this execution ends, so a step another process committed is never started again.
+   */
+  private ensureLease(): Promise<void> | undefined {
+    if (this.now < (this.record.leaseUntil ?? 0) - this.deps.leaseMs / 4) return undefined
+    return this.renew()
+  }
+
+  /** Extends the lease (and moves the takeover timer with it); resolves once durable. */
+  renew(): Promise<void> {
+    if (this.phase !== 'live' && this.phase !== 'replaying') return Promise.resolve()
+    this.apply(renewed(this.record, this.ctx()))
+    return this.writer.flush()
+  }
+
+  park(p: Parameters<StepHost['park']>[0]): void {
+    this.parking.add(p)
+    this.quiet.request()
+  }
+
+  unpark(id: string): void {
+    this.parking.remove(id)
+  }
+
+  enter(): void {
+    this.active++
+  }
+
+  leave(): void {
+    this.active--
+    if (this.phase === 'closed') this.retire()
+    else if (this.active === 0) this.quiet.request()
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.deps.clock.setTimer(resolve, ms))
+  }
+
+  settle(stepId: string, value: unknown): { value: unknown; encoded: string } {
+    const { store } = this.deps
+    const encoded = store.encode(store.scrub(value), `result of step "${stepId}"`)
+    this.checkSize(encoded, this.deps.limits.stepBytes, `the result of step "${stepId}"`)
+    return { value: store.serializer.decode(encoded), encoded }
+  }
+
+  checkSize(encoded: string, limit: number, what: string): void {
     // A UTF-16 code unit is at most 3 bytes of UTF-8: short values need no count.
     if (encoded.length * 3 <= limit) return
     const bytes = Buffer.byteLength(encoded)
     if (bytes > limit) throw new SizeLimitError(`Run "${this.runId}": ${what} is ${bytes} bytes, over the limit of ${limit}`, bytes, limit)
   }
 
-  /**
-   * Commits a journal entry, with `extra` ops and `recordPatch` in the same batch (see {@link RunWriter}):
-   * the run record is written only when its status or a patched field changes; otherwise its
-   * version is checked. Resolves once durable. With `send: false` the entry waits until the end of
-   * this turn, the next step, or the run's suspension or completion, and travels with it.
-   */
-  commit(
-    entry: Omit<JournalEntry, 'seq' | 'gen' | 'at'>,
-    recordPatch: Partial<RunRecord> = {},
-    extra: WriteOp[] = [],
-    send = true,
-    /** `entry.value` as the serializer encoded it already (the step's result, see `settle`). */
-    encodedValue?: string,
-  ): Promise<void> {
-    if (this.closed || this.ending) return never()
-    const now = this.now
-    const full: JournalEntry = { ...entry, seq: this.nextSeq, gen: this.record.generation, at: now }
-    const encoded = this.encodeEntry(full, encodedValue)
-    const key = keys.journal(this.runId, this.record.nonce, this.nextSeq++)
-    const terminalEntry = full.status === 'done' || full.status === 'failed'
-    const status = recordPatch.status ?? 'running'
-    let changed = status !== this.record.status
-    for (const _ in recordPatch) changed = true
-    // Changed in place: a batch encodes the record as it is flushed, so no batch already flushed sees this.
-    const record = changed ? Object.assign(this.record, recordPatch) : this.record
-    record.status = status
-    record.steps += terminalEntry ? 1 : 0
-    record.currentStep = entry.id
-    record.updatedAt = now
-    this.journal.set(full.id, full)
-    // The journal entry goes last: for stores without atomic batches it is the commit marker.
-    const set: WriteOp = { op: 'set', key, value: encoded }
-    const done = this.writer.queue(extra.length ? [...extra, set] : [set], changed)
-    if (send) void this.sendNow()
-    else deferSend(this)
-    return done
+  childOf(stepId: string): string | undefined {
+    return this.cursor.childIds.get(stepId)
   }
 
-  /**
-   * Encodes a journal entry. With the default serializer every field but `value` is a string, a
-   * finite number or a plain error record, so it is plain JSON (`undefined` fields dropped, as
-   * `compact` would); an already encoded value is spliced in, not encoded again.
-   */
-  private encodeEntry(full: JournalEntry, encodedValue: string | undefined): string {
-    const { store } = this.deps
-    if (store.serializer === jsonSerializer) {
-      if (encodedValue !== undefined) {
-        const { value: _value, ...rest } = full
-        return `${JSON.stringify(rest).slice(0, -1)},"value":${encodedValue}}`
+  readonly parentRef = (stepId: string) => ({ runId: this.runId, stepId, nonce: this.record.nonce })
+
+  private async childExists(childId: string): Promise<boolean> {
+    const got = await this.deps.store.get(keys.run(childId))
+    if (!got) return false
+    const child = this.deps.store.decode<RunRecord>(got, keys.run(childId))
+    return child.parent?.runId === this.runId && child.parent.nonce === this.record.nonce
+  }
+
+  // --- Signals ------------------------------------------------------------------------------------
+
+  /** A signal reached this run while it executes here: read the inbox again. */
+  signalled(): void {
+    void this.reloadInbox()
+  }
+
+  /** Reads the inbox marker's version, then the buffered signals (in that order, so a signal sent in between moves the marker past what we hold). */
+  reloadInbox(): Promise<void> {
+    this.reloading ??= (async () => {
+      try {
+        const marker = await this.deps.store.get(keys.inbox(this.runId))
+        const items = await this.listAll(keys.signalPrefix(this.runId, this.record.nonce))
+        this.inbox.merge(items.map((i) => ({ key: i.key, rec: this.deps.store.decode<SignalRecord>(i, i.key) })))
+        this.writer.inboxVersion = marker?.version ?? 0
+        const cancel = this.inbox.cancelRequest()
+        if (cancel && !this.cancelRequest)
+          this.cancelRequest = {
+            reason: String((cancel.rec.payload as { reason?: string } | undefined)?.reason ?? 'cancelled'),
+            key: cancel.key,
+          }
+      } finally {
+        this.reloading = undefined
       }
-      if (full.value === undefined) return JSON.stringify(full)
-    }
-    return store.encode(compact(full), `step "${full.id}"`)
+      this.quiet.request()
+    })()
+    return this.reloading
   }
 
-  /** Queues a change of the run record (with `ops`) and sends it at once; resolves once durable. */
-  private writeRecord(ops: WriteOp[], record: RunRecord): Promise<void> {
-    this.record = record
-    const done = this.writer.queue(ops, true)
-    void this.sendNow()
-    return done
+  // --- Ends ---------------------------------------------------------------------------------------
+
+  private ctx() {
+    const { engineId, leaseMs, retentionMs } = this.deps
+    return { now: this.now, engineId, leaseMs, retentionMs }
   }
 
-  /**
-   * Before a step starts work: the lease must still be ours, with a margin. A process that was paused
-   * (GC, SIGSTOP) past its lease finds it expired here and renews it by compare-and-set; if another
-   * engine took the run meanwhile, the renewal is refused and this execution ends, so a step another
-   * process already committed is never started again.
-   */
-  ensureLease(): Promise<void> | undefined {
-    if (this.now < (this.record.leaseUntil ?? 0) - this.deps.leaseMs / 4) return undefined
-    return this.renewLease().then(() => (this.closed ? never() : undefined))
-  }
-
-  /**
-   * What a step with effects waits for before its work: every earlier commit of the run durable,
-   * and the lease (see {@link ensureLease}). Nothing to wait for (the usual case) returns nothing.
-   */
-  beforeWork(): Promise<void> | undefined {
-    if (!this.writer.settled) return this.sendNow().then(() => this.ensureLease())
-    return this.ensureLease()
-  }
-
-  /** Extends the lease and moves the run's due entry to the new expiry. */
-  renewLease(): Promise<void> {
-    if (this.closed || this.ending) return Promise.resolve()
-    const leaseUntil = this.now + this.deps.leaseMs
-    const dueKey = keys.due(leaseUntil, this.runId)
-    const ops: WriteOp[] = [{ op: 'set', key: dueKey, value: 'run' }]
-    if (this.record.dueKey && this.record.dueKey !== dueKey) ops.unshift({ op: 'delete', key: this.record.dueKey })
-    return this.writeRecord(ops, { ...this.record, leaseUntil, dueKey })
+  /** Takes a change of the record: it becomes the record, its ops go with the next batch. */
+  private apply(c: Change, part: CommitPart = {}): Promise<void> {
+    this.record = c.record
+    return this.writer.queue({ ...part, put: [...c.put, ...(part.put ?? [])], drop: [...c.drop, ...(part.drop ?? [])], record: true })
   }
 
   private async suspend() {
-    const wakeAt = this.blocked.reduce<number | undefined>(
-      (min, b) => (b.until !== undefined && (min === undefined || b.until < min) ? b.until : min),
-      undefined,
-    )
-    const events = [...new Set(this.blocked.flatMap((b) => (b.event ? [b.event] : [])))]
-    const status = events.length ? 'waiting' : 'sleeping'
-    this.ending = true
-    const ops: WriteOp[] = []
-    if (this.record.dueKey) ops.push({ op: 'delete', key: this.record.dueKey })
-    const dueKey = wakeAt === undefined ? undefined : keys.due(wakeAt, this.runId)
-    if (dueKey) ops.push({ op: 'set', key: dueKey, value: 'run' })
-    await this.writeRecord(ops, {
-      ...this.record,
-      status,
-      wakeAt,
-      waitingFor: events.length ? events : undefined,
-      owner: undefined,
-      leaseUntil: undefined,
-      dueKey,
-      updatedAt: this.now,
+    const before = this.record
+    this.phase = 'suspending'
+    const wakeAt = this.parking.wakeAt()
+    const waitingFor = this.parking.waitingFor()
+    let withdrawn = false
+    const durable = this.apply(suspended(before, this.ctx(), wakeAt, waitingFor), {
+      clearInbox: true,
+      suspension: {
+        // A signal came while the suspension was on its way: take it back and go on with the signal.
+        withdraw: () => {
+          if (this.phase !== 'suspending') return false
+          withdrawn = true
+          this.record = { ...before, steps: this.record.steps, currentStep: this.record.currentStep }
+          this.phase = 'live'
+          this.quiet.request()
+          return true
+        },
+      },
     })
-    this.close()
-    if (this.deps.hooks.has('workflow:suspend')) {
-      this.deps.hooks.emit('workflow:suspend', { ...this.eventBase(), status, wakeAt, waitingFor: events })
-    }
-    this.deps.onEnd(this, 'suspended')
+    void this.writer.flush()
+    await durable
+    if (withdrawn || this.phase !== 'suspending') return
+    this.close('suspended')
+    const { hooks, log } = this.deps
+    log.debug(`Run "${this.runId}" suspended (${this.record.status}${wakeAt ? ` until ${new Date(wakeAt).toISOString()}` : ''})`)
+    if (hooks.has('workflow:suspend'))
+      hooks.emit('workflow:suspend', {
+        runId: this.runId,
+        workflowId: this.workflow.id,
+        version: this.workflow.version,
+        at: this.now,
+        status: this.record.status,
+        wakeAt,
+        waitingFor,
+      })
   }
 
-  private async finish(output: unknown) {
-    if (this.closed) return
-    if (this.unconsumed.size > 0) {
-      const id = [...this.unconsumed][0] as string
-      return this.diverged(
-        new NonDeterminismError(
-          `Run "${this.runId}": the code finished without reaching journaled step "${id}" (a step was removed).`,
-          this.runId,
-          id,
+  /** The engine stops: the run is let go, due now, for any engine to take. */
+  private async letGo() {
+    this.phase = 'ending'
+    const durable = this.apply(released(this.record, this.ctx()), { clearInbox: true })
+    void this.writer.flush()
+    await durable
+    this.close('released')
+  }
+
+  /** The workflow function returned or threw. */
+  private async conclude(how: { output: unknown } | { error: unknown }) {
+    this.phase = 'ending'
+    if ('error' in how) return this.fail(how.error)
+    const forgotten = [...this.calls.values()].find((c) => !c.d.promise.consumed)
+    if (forgotten)
+      return this.fail(
+        new InvalidArgumentError(
+          `Run "${this.runId}": the workflow returned while step "${forgotten.id}" had not finished, and its promise was never awaited. Await every step (or pass it to Promise.all).`,
         ),
       )
-    }
-    let value: unknown
+    let output: unknown
     try {
-      value = await parseWith(this.workflow.outputSchema, output, `output of workflow "${this.workflow.id}"`)
-      const encoded = this.deps.store.encode(this.deps.store.scrub(value), `output of run "${this.runId}"`)
+      output = await parseWith(this.workflow.outputSchema, how.output, `output of workflow "${this.workflow.id}"`)
+      const encoded = this.deps.store.encode(this.deps.store.scrub(output), `output of run "${this.runId}"`)
       this.checkSize(encoded, this.deps.limits.stepBytes, 'the output')
-      value = this.deps.store.serializer.decode(encoded)
+      output = this.deps.store.serializer.decode(encoded)
     } catch (error) {
-      return this.failRun(error)
+      return this.fail(error)
     }
-    await this.end('completed', { output: value })
-    if (this.deps.hooks.has('workflow:complete')) {
-      this.deps.hooks.emit('workflow:complete', { ...this.eventBase(), output: value, durationMs: this.now - this.record.createdAt })
-    }
+    if (!(await this.end({ status: 'completed', output }))) return
+    this.deps.log.debug(`Run "${this.runId}" completed`)
+    const { hooks } = this.deps
+    if (hooks.has('workflow:complete'))
+      hooks.emit('workflow:complete', { ...this.base(), output, durationMs: this.now - this.record.createdAt })
   }
 
-  /** Fails the run (uncaught error in the workflow, or a non-determinism). */
-  async failRun(error: unknown, force = false): Promise<void> {
-    if (this.closed || error instanceof SimulatedCrash) return
-    if (!force && (DoSdkError.hasCode(error, 'ERR_LEASE_LOST') || DoSdkError.hasCode(error, 'ERR_STORE'))) return this.abandon(error)
+  private base() {
+    return { runId: this.runId, workflowId: this.workflow.id, version: this.workflow.version, at: this.now }
+  }
+
+  private diverged(error: NonDeterminismError) {
+    if (this.phase === 'ending' || this.phase === 'closed') return
+    this.phase = 'ending'
+    void this.fail(error, false)
+  }
+
+  private async fail(error: unknown, fromStep = true) {
+    this.phase = 'ending'
+    if (error instanceof SimulatedCrash) return this.abandon(error)
     const err = toError(error)
-    await this.end('failed', { error: toStoredError(err, false) })
-    if (this.deps.hooks.has('workflow:fail')) this.deps.hooks.emit('workflow:fail', { ...this.eventBase(), error: err })
+    const failedSeq = fromStep ? this.lastFailedSeq : undefined
+    if (!(await this.end({ status: 'failed', error: toStoredError(err, false), failedSeq }))) return
+    const at = this.record.currentStep ? ` at step "${this.record.currentStep}"` : ''
+    this.deps.log.warn(
+      `Run "${this.runId}" of workflow "${this.workflow.id}" failed${at}: ${err.message}. Fix the cause, then retry it with engine.retry("${this.runId}").`,
+    )
+    if (this.deps.hooks.has('workflow:fail')) this.deps.hooks.emit('workflow:fail', { ...this.base(), error: err })
   }
 
-  /** Cancels the run: aborts running actions, records `cancelled`, cancels children. */
-  /** Resolves `true` when this execution recorded the cancellation, `false` when it had already ended. */
+  /** Cancels the run here: aborts steps in flight, records `cancelled`, then its children are cancelled. Resolves false if it had already ended. */
   async cancel(reason: string, signalKey?: string): Promise<boolean> {
-    if (this.closed) return false
+    if (this.phase === 'ending' || this.phase === 'closed') return false
+    this.phase = 'ending'
     this.controller.abort(new CancelledError(`Run "${this.runId}" was cancelled: ${reason}`))
-    const extra: WriteOp[] = []
-    if (signalKey) extra.push({ op: 'delete', key: signalKey })
-    const children = [...this.journal.values()].filter((e) => e.kind === 'invoke' && e.status === 'started' && e.childId)
-    if (!(await this.end('cancelled', { error: { name: 'CancelledError', message: reason, code: 'ERR_CANCELLED' } }, extra))) return false
-    for (const child of children)
-      await this.deps.cancelRun(child.childId as string, `parent run "${this.runId}" was cancelled`).catch(() => {})
-    if (this.deps.hooks.has('workflow:cancel')) this.deps.hooks.emit('workflow:cancel', { ...this.eventBase(), reason })
+    const cascade = this.children.size > 0
+    const ok = await this.end(
+      { status: 'cancelled', error: { name: 'CancelledError', message: reason, code: 'ERR_CANCELLED' }, cascade },
+      signalKey ? [{ op: 'delete', key: signalKey }] : [],
+    )
+    if (!ok) return false
+    if (cascade) this.deps.cascade(this.runId)
+    this.deps.log.debug(`Run "${this.runId}" cancelled: ${reason}`)
+    if (this.deps.hooks.has('workflow:cancel')) this.deps.hooks.emit('workflow:cancel', { ...this.base(), reason })
     return true
   }
 
-  /** Records the end of the run; resolves `false` when the execution had already ended (nothing written). */
-  private async end(status: 'completed' | 'failed' | 'cancelled', patch: Partial<RunRecord>, extra: WriteOp[] = []): Promise<boolean> {
-    this.closedForSteps = true
-    if (this.closed || this.ending) {
-      // A suspension or another ending is on its way: this one writes nothing.
-      await this.closedPromise
-      return false
-    }
-    this.ending = true
-    const now = this.now
-    const expiresAt = now + this.deps.retentionMs
-    const ops: WriteOp[] = [...extra]
-    if (this.record.dueKey) ops.push({ op: 'delete', key: this.record.dueKey })
-    const gcKey = keys.due(expiresAt, this.runId)
-    ops.push({ op: 'set', key: gcKey, value: 'gc' })
+  /** Writes the end of the run (and its result to its parent, if it has one). Resolves false when nothing was written. */
+  private async end(how: Ending, drop: WriteOp[] = []): Promise<boolean> {
+    if (this.phase === 'closed') return false
+    this.phase = 'ending'
+    const c = ended(this.record, this.ctx(), how)
+    const put: WriteOp[] = []
     const parent = this.record.parent
     if (parent) {
-      const sigKey = keys.signal(parent.runId, now, 0, `c${this.record.nonce}`)
-      const payload = { status, output: patch.output, error: patch.error }
-      ops.push({
-        op: 'set',
-        key: sigKey,
-        value: this.deps.store.encode({ name: `$child:${parent.stepId}`, payload, sentAt: now }, 'child result'),
-      })
-      ops.push({ op: 'set', key: keys.due(now, parent.runId), value: 'run' })
+      const now = this.now
+      const payload = { status: how.status, output: how.output, error: how.error }
+      const sig: SignalRecord = { name: childSignal(parent.stepId), payload, sentAt: now }
+      put.push(...signalOps(parent.runId, parent.nonce, now, 0, `c${this.record.nonce}`, this.deps.store.encode(sig, 'child result')))
     }
-    await this.writeRecord(ops, {
-      ...this.record,
-      ...patch,
-      status,
-      owner: undefined,
-      leaseUntil: undefined,
-      wakeAt: undefined,
-      waitingFor: undefined,
-      dueKey: gcKey,
-      finishedAt: now,
-      expiresAt,
-      updatedAt: now,
-    })
-    this.close()
-    this.deps.onEnd(this, status)
+    const durable = this.apply(c, { put, drop, clearInbox: true })
+    void this.writer.flush()
+    await durable
+    if (this.closed) return false
+    this.close(how.status)
     return true
   }
 
-  /** True once the run is ending: new steps park instead of running. */
-  closedForSteps = false
-
-  /** Drops this execution without writing (store down, lease lost, engine dead); another pass resumes the run. */
-  abandon(error: unknown) {
-    if (this.closed) return
-    this.close()
+  /** Ends this execution without writing (lease lost, store gone, engine killed); the run is resumed elsewhere or later. */
+  abandon(error: unknown): void {
+    if (this.phase === 'closed') return
     if (!(error instanceof SimulatedCrash)) {
       const err = toError(error)
       this.deps.log.warn(`Run "${this.runId}" paused: ${err.message}`)
       if (this.deps.hooks.has('error')) this.deps.hooks.emit('error', { source: 'execution', error: err, runId: this.runId })
     }
-    this.deps.onEnd(this, 'abandoned')
+    this.close('abandoned')
   }
 
-  private close() {
-    this.closed = true
-    cancelDeferredSend(this)
-    this.markClosed()
-    this.blocked.length = 0
+  /** A cancel request reached this run (a `$cancel` signal read elsewhere). */
+  requestCancel(reason: string, key?: string) {
+    if (this.phase !== 'live' && this.phase !== 'replaying' && this.phase !== 'loading') return
+    this.cancelRequest = { reason, key }
+    this.quiet.request()
+  }
+
+  private close(outcome: ExecutionOutcome) {
+    this.phase = 'closed'
+    this.outcome = outcome
+    this.writer.stop()
+    this.cancelTimer?.()
+    this.parking.clear()
+    this.outcomes.length = 0
     const c = this.abortController
-    if (c && !c.signal.aborted) c.abort(new CancelledError(`Execution of run "${this.runId}" ended`))
+    if (c && !c.signal.aborted) c.abort(this.endedError())
+    this.retire()
   }
 
-  /** Takes the earliest unconsumed signal named `name` sent no later than `deadline`. */
-  takeSignal(name: string, deadline?: number): { key: string; rec: SignalRecord } | undefined {
-    const i = this.signals.findIndex(
-      (s) => s.rec.name === name && !this.consumedSignals.has(s.key) && (deadline === undefined || s.rec.sentAt <= deadline),
-    )
-    if (i < 0) return undefined
-    const sig = this.signals[i] as { key: string; rec: SignalRecord }
-    this.consumedSignals.add(sig.key)
-    return sig
+  /** Tells the engine once no step of this execution is in flight any more (never before: see issue of double execution). */
+  private retire() {
+    if (this.retired || this.active > 0 || this.outcome === undefined) return
+    this.retired = true
+    this.deps.onEnd(this, this.outcome)
   }
 
-  /** The run is being stopped (engine.stop): new steps park the run for another engine, due at once. */
-  get stopping() {
-    return this.deps.isStopping()
+  /** How this execution ended (once closed). */
+  get ending(): ExecutionOutcome | undefined {
+    return this.outcome
   }
 
-  blockForStop(): Promise<never> {
-    return this.block({ until: this.now })
-  }
-
-  durationSince(start: number) {
-    return this.now - start
-  }
-
-  get elapsed() {
-    return this.now - this.startedAt
+  /** The lease ran out without a renewal (the store is unreachable, or this process was paused): stop before another engine takes the run. */
+  leaseExpired(): boolean {
+    if (this.phase === 'closed' || this.record.leaseUntil === undefined) return false
+    if (this.now < this.record.leaseUntil) return false
+    this.abandon(new LeaseLostError(`Run "${this.runId}": the lease ran out before it could be renewed (lease lost)`, this.runId))
+    return true
   }
 }

@@ -6,8 +6,17 @@
 
 const pad = (n: number, width: number) => String(Math.max(0, Math.floor(n))).padStart(width, '0')
 
-/** Fixed width so due times sort as strings (Unix ms up to year 2286). */
-export const timeKey = (ms: number) => pad(ms, 13)
+/** Width of a time in keys: 16 digits hold every Unix ms a `Date` can hold (up to 8.64e15, year 275760). */
+const TIME_WIDTH = 16
+
+/** Fixed width so times sort as strings. */
+export const timeKey = (ms: number) => pad(ms, TIME_WIDTH)
+
+/** The largest time a key can hold (the largest `Date`). */
+export const MAX_TIME = 8.64e15
+
+/** Newest-first order for the run indexes: a time subtracted from the largest one. */
+const newestFirst = (ms: number) => timeKey(MAX_TIME - ms)
 
 export const keys = {
   run: (runId: string) => `run/${runId}`,
@@ -15,17 +24,46 @@ export const keys = {
   /** Journal of one incarnation of a run: the nonce keeps a reused id from seeing old entries. */
   journalPrefix: (runId: string, nonce: string) => `jrn/${runId}!${nonce}/`,
   journal: (runId: string, nonce: string, seq: number) => `jrn/${runId}!${nonce}/${pad(seq, 8)}`,
-  journalAllPrefix: (runId: string) => `jrn/${runId}!`,
-  signalPrefix: (runId: string) => `sig/${runId}!`,
-  signalsPrefix: 'sig/',
-  signal: (runId: string, sentAt: number, seq: number, origin: string) => `sig/${runId}!${timeKey(sentAt)}-${pad(seq, 9)}-${origin}`,
+  /** Buffered signals of one incarnation of a run, in the order they were sent. */
+  signalPrefix: (runId: string, nonce: string) => `sig/${runId}!${nonce}/`,
+  signal: (runId: string, nonce: string, sentAt: number, seq: number, origin: string) =>
+    `sig/${runId}!${nonce}/${timeKey(sentAt)}-${pad(seq, 9)}-${origin}`,
+  /**
+   * A run's inbox marker: written (blindly, so its version grows) with every signal. Its presence
+   * says "this run has signals nobody has looked at"; its version lets the run's owner fence its
+   * suspension against a signal that arrives meanwhile.
+   */
+  inbox: (runId: string) => `inbox/${runId}`,
+  inboxPrefix: 'inbox/',
   duePrefix: 'due/',
   due: (at: number, runId: string) => `due/${timeKey(at)}/${runId}`,
   /** Upper bound (exclusive) of due entries at or before `at`. */
   dueBefore: (at: number) => `due/${timeKey(at + 1)}`,
   kvPrefix: 'kv/',
   kv: (key: string) => `kv/${key}`,
+  /** Run indexes, newest first (see `transitions.ts` for when they move). */
+  index: {
+    all: 'ix/t/',
+    byTime: (createdAt: number, runId: string) => `ix/t/${newestFirst(createdAt)}/${runId}`,
+    workflow: (workflowId: string) => `ix/w/${workflowId}/`,
+    byWorkflow: (workflowId: string, createdAt: number, runId: string) => `ix/w/${workflowId}/${newestFirst(createdAt)}/${runId}`,
+    status: (status: string) => `ix/s/${status}/`,
+    byStatus: (status: string, createdAt: number, runId: string) => `ix/s/${status}/${newestFirst(createdAt)}/${runId}`,
+    workflowStatus: (workflowId: string, status: string) => `ix/ws/${workflowId}/${status}/`,
+    byWorkflowStatus: (workflowId: string, status: string, createdAt: number, runId: string) =>
+      `ix/ws/${workflowId}/${status}/${newestFirst(createdAt)}/${runId}`,
+    /** Bound of an index prefix for runs created at `ms`: newer runs sort before it. */
+    timeBound: (prefix: string, ms: number) => `${prefix}${newestFirst(ms)}`,
+  },
 } as const
 
+const DUE_TIME_START = 'due/'.length
+
 /** The run id inside a due key. */
-export const runIdOfDueKey = (key: string) => key.slice('due/'.length + 14)
+export const runIdOfDueKey = (key: string) => key.slice(DUE_TIME_START + TIME_WIDTH + 1)
+
+/** The time inside a due key. */
+export const timeOfDueKey = (key: string) => Number(key.slice(DUE_TIME_START, DUE_TIME_START + TIME_WIDTH))
+
+/** The run id at the end of an index key. */
+export const runIdOfIndexKey = (key: string, prefix: string) => key.slice(prefix.length + TIME_WIDTH + 1)

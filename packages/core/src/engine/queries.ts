@@ -1,29 +1,105 @@
-import { CancelledError, RunFailedError } from '../errors.js'
-import type { ListRunsOptions } from './engine.js'
-import { keys } from './keys.js'
-import type { RunRecord } from './records.js'
+import { CancelledError, InvalidArgumentError, RunFailedError } from '../errors.js'
+import type { CountRunsOptions, ListRunsOptions } from './engine-types.js'
+import { keys, MAX_TIME, runIdOfIndexKey, timeKey } from './keys.js'
+import type { RunRecord, RunStatus } from './records.js'
 import { fromStoredError } from './records.js'
 import { type RunInfo, toRunInfo } from './run-info.js'
 import type { EngineStore } from './store.js'
 
-/** Scans run records in key order, filtering by workflow and status, until a page is full. */
+const STATUSES: readonly RunStatus[] = ['pending', 'running', 'sleeping', 'waiting', 'completed', 'failed', 'cancelled']
+
+const statusesOf = (status: RunStatus | RunStatus[] | undefined): RunStatus[] | undefined => {
+  if (status === undefined) return undefined
+  const list = Array.isArray(status) ? status : [status]
+  for (const s of list)
+    if (!STATUSES.includes(s)) throw new InvalidArgumentError(`Unknown run status ${JSON.stringify(s)} (one of ${STATUSES.join(', ')})`)
+  return [...new Set(list)]
+}
+
+/** The index prefixes that answer a filter: one per status asked for, or one for all. */
+const prefixesFor = (workflowId: string | undefined, statuses: RunStatus[] | undefined): string[] => {
+  if (statuses === undefined) return [workflowId === undefined ? keys.index.all : keys.index.workflow(workflowId)]
+  return statuses.map((s) => (workflowId === undefined ? keys.index.status(s) : keys.index.workflowStatus(workflowId, s)))
+}
+
+const toMsOf = (t: number | Date | undefined, what: string) => {
+  if (t === undefined) return undefined
+  const ms = t instanceof Date ? t.getTime() : t
+  if (typeof ms !== 'number' || !Number.isFinite(ms))
+    throw new InvalidArgumentError(`listRuns: "${what}" must be a Date or Unix ms, got ${String(t)}`)
+  return ms
+}
+
+// A run id never holds "~", and it sorts after every character an id may hold.
+const AFTER_TIME = '~'
+
+/**
+ * Runs newest first, from the run indexes the transitions keep (never by reading every record):
+ * the index answering the filter is paged, each page's records are read in one call, and a record
+ * that no longer matches (a run that changed since, an index entry a store without atomic batches
+ * left behind) is skipped.
+ */
 export const listRuns = async (store: EngineStore, options: ListRunsOptions): Promise<{ runs: RunInfo[]; nextCursor?: string }> => {
   const limit = options.limit ?? 50
-  const statuses = options.status === undefined ? undefined : new Set(Array.isArray(options.status) ? options.status : [options.status])
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1_000)
+    throw new InvalidArgumentError(`listRuns: "limit" must be an integer from 1 to 1000, got ${limit}`)
+  const statuses = statusesOf(options.status)
+  const from = toMsOf(options.from, 'from')
+  const to = toMsOf(options.to, 'to')
+  const prefixes = prefixesFor(options.workflowId, statuses)
+  // Positions are index-key suffixes (`{newest-first time}/{runId}`), the same in every index.
+  const cursors = prefixes.map((p) => {
+    const bounds: { after?: string; before?: string } = {}
+    if (to !== undefined) bounds.after = `${p}${timeKey(MAX_TIME - to)}${AFTER_TIME}`
+    if (options.cursor !== undefined && (bounds.after === undefined || `${p}${options.cursor}` > bounds.after))
+      bounds.after = `${p}${options.cursor}`
+    if (from !== undefined) bounds.before = `${p}${timeKey(MAX_TIME - from)}${AFTER_TIME}`
+    return { prefix: p, ...bounds, buffer: [] as string[], done: false }
+  })
   const runs: RunInfo[] = []
-  let after = options.cursor === undefined ? undefined : keys.run(options.cursor)
-  for (;;) {
-    const page = await store.list(keys.runPrefix, { after, limit: 500 })
-    for (const item of page) {
-      after = item.key
-      const record = store.decode<RunRecord>(item, item.key)
-      if (options.workflowId !== undefined && record.workflowId !== options.workflowId) continue
-      if (statuses && !statuses.has(record.status)) continue
-      runs.push(toRunInfo(record, []))
-      if (runs.length === limit) return { runs, nextCursor: record.id }
+  let last: string | undefined
+  while (runs.length < limit) {
+    for (const c of cursors) {
+      if (c.buffer.length || c.done) continue
+      const page = await store.list(c.prefix, { after: c.after, before: c.before, limit: Math.min(limit * 2, 500) })
+      if (page.length === 0) c.done = true
+      else c.after = page[page.length - 1]?.key
+      c.buffer = page.map((e) => e.key.slice(c.prefix.length))
     }
-    if (page.length < 500) return { runs }
+    // Merge the heads: the smallest suffix is the newest run.
+    const heads = cursors.filter((c) => c.buffer.length)
+    if (heads.length === 0) break
+    const batch: string[] = []
+    while (batch.length < limit - runs.length) {
+      let best: (typeof cursors)[number] | undefined
+      for (const c of heads) if (c.buffer.length && (!best || (c.buffer[0] as string) < (best.buffer[0] as string))) best = c
+      if (!best) break
+      batch.push(best.buffer.shift() as string)
+      if (!best.buffer.length && !best.done) break
+    }
+    const ids = batch.map((suffix) => runIdOfIndexKey(suffix, ''))
+    const records = await store.getMany(ids.map((id) => keys.run(id)))
+    for (let i = 0; i < batch.length; i++) {
+      last = batch[i]
+      const got = records[i]
+      if (!got) continue
+      const record = store.decode<RunRecord>(got, keys.run(ids[i] as string))
+      if (options.workflowId !== undefined && record.workflowId !== options.workflowId) continue
+      if (statuses && !statuses.includes(record.status)) continue
+      if (options.idPrefix !== undefined && !record.id.startsWith(options.idPrefix)) continue
+      runs.push(toRunInfo(record, []))
+      if (runs.length === limit) break
+    }
   }
+  const more = runs.length === limit && cursors.some((c) => c.buffer.length || !c.done)
+  return more && last !== undefined ? { runs, nextCursor: last } : { runs }
+}
+
+/** How many runs match, counted on the run indexes. */
+export const countRuns = async (store: EngineStore, options: CountRunsOptions): Promise<number> => {
+  let n = 0
+  for (const prefix of prefixesFor(options.workflowId, statusesOf(options.status))) n += await store.count(prefix)
+  return n
 }
 
 /** The output of a finished run, or its failure as RunFailedError / CancelledError. */

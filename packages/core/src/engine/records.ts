@@ -17,10 +17,21 @@ export interface StoredError {
   retryable?: boolean
 }
 
+/** What a due entry asks for (its value): run the run, cancel its children, or remove it. */
+export type DueKind = 'run' | 'cascade' | 'gc'
+
+/** The parent of a child run (`step.invoke`): where its result goes. */
+export interface ParentRef {
+  runId: string
+  stepId: string
+  /** The parent's incarnation: the child's result is a signal under it. */
+  nonce: string
+}
+
 /** The run record, `run/{id}`. Its version is the run's fencing token. */
 export interface RunRecord {
   /** Record format version. */
-  f: 1
+  f: 2
   id: string
   workflowId: string
   workflowVersion: string
@@ -35,6 +46,8 @@ export interface RunRecord {
   generation: number
   /** Journal position of the failure that ended the run before `engine.retry`: it and later failures are tried again. */
   retryFromSeq?: number
+  /** Journal position of the step failure that ended the run (the last failed step the code saw), if one did. */
+  failedSeq?: number
   createdAt: number
   updatedAt: number
   finishedAt?: number
@@ -52,9 +65,11 @@ export interface RunRecord {
   steps: number
   /** The step the run is at (last step started or blocked on). */
   currentStep?: string
-  parent?: { runId: string; stepId: string }
+  parent?: ParentRef
   /** When the run is removed (Unix ms), once finished. */
   expiresAt?: number
+  /** Set by retention before it deletes the journal: the run is being removed and cannot be retried. */
+  deleting?: true
 }
 
 export type StepKind = 'action' | 'fn' | 'sleep' | 'wait' | 'state' | 'now' | 'uuid' | 'store.get' | 'store.set' | 'store.delete' | 'invoke'
@@ -85,6 +100,8 @@ export interface JournalEntry {
   at: number
   /** Time the step took, ms (first attempt start to commit). */
   ms?: number
+  /** Short hash of the step's input (actions, invoke, store.set): replay checks the code passes the same. */
+  h?: string
 }
 
 /** A buffered signal, `sig/{runId}!{time}-{seq}-{origin}`. */

@@ -1,16 +1,18 @@
-import type { ListedEntry, WriteOp } from '../datastore/types.js'
-import { CorruptRecordError, DoSdkError, toError } from '../errors.js'
-import type { Engine } from './engine.js'
-import { keys, runIdOfDueKey } from './keys.js'
-import { type RunRecord, TERMINAL, toStoredError } from './records.js'
+import type { ListedEntry, StoredEntry } from '../datastore/types.js'
+import { toError } from '../errors.js'
+import { keys, runIdOfDueKey, timeOfDueKey } from './keys.js'
+import { type RunRecord, TERMINAL } from './records.js'
+import type { SchedulerHost } from './scheduler-contract.js'
 
-const DUE_TIME_START = 'due/'.length
-const dueTime = (key: string) => Number(key.slice(DUE_TIME_START, DUE_TIME_START + 13))
+const PAGE = 200
 
 /**
- * Finds work in the due index and claims it: woken timers, signalled runs, runs whose owner's
- * lease expired (takeover), and finished runs past their retention (removal). One poll at a time;
- * a timer re-arms itself for the earliest due entry, so wake-ups are prompt without busy polling.
+ * Finds work and claims it. Two places say a run needs someone: the due index (timers, lease
+ * expiries that mean takeover, runs created pending, cancellations to pass on to children, and
+ * retention) and the inbox markers (runs with signals nobody has read). One poll at a time; a
+ * pass pages through everything due, past runs it cannot take (busy elsewhere, a version this
+ * engine lacks), so no run starves another. A timer re-arms for the earliest future entry, so
+ * wake-ups are prompt without busy polling, and `pollInterval` catches work other processes add.
  */
 export class Scheduler {
   private polling: Promise<void> | undefined
@@ -20,15 +22,14 @@ export class Scheduler {
   private cancelRenew: (() => void) | undefined
   private failures = 0
   private firstPass = true
-  /** Due entries the last pass looked at and left where they are. */
-  private readonly left = new Set<string>()
+  /** Runs this engine cannot run (version missing), by record version: logged once. */
+  private readonly unrunnable = new Map<string, number>()
   running = false
 
-  constructor(private readonly engine: Engine) {}
+  constructor(private readonly host: SchedulerHost) {}
 
   start() {
     this.running = true
-    this.arm(this.engine.clock.now())
     this.renewLoop()
   }
 
@@ -51,12 +52,14 @@ export class Scheduler {
     if (!this.running || at >= this.timerAt) return
     this.cancelTimer?.()
     this.timerAt = at
-    const delay = Math.max(0, at - this.engine.clock.now())
-    this.cancelTimer = this.engine.clock.setTimer(() => {
-      this.timerAt = Number.POSITIVE_INFINITY
-      this.cancelTimer = undefined
-      void this.poll()
-    }, delay)
+    this.cancelTimer = this.host.clock.setTimer(
+      () => {
+        this.timerAt = Number.POSITIVE_INFINITY
+        this.cancelTimer = undefined
+        void this.poll()
+      },
+      Math.max(0, at - this.host.clock.now()),
+    )
   }
 
   /** Polls now (coalesced with a poll in progress). Resolves when the poll, and any it queued, are done. */
@@ -67,19 +70,17 @@ export class Scheduler {
     }
     this.polling = this.loop().finally(() => {
       this.polling = undefined
-      // Asked for between the loop's last check and here: run again.
       if (this.again && this.running) void this.poll()
     })
     return this.polling
   }
 
-  /** True while a poll is in progress. */
   get busy(): boolean {
     return this.polling !== undefined
   }
 
   private async loop() {
-    const e = this.engine
+    const h = this.host
     for (;;) {
       this.again = false
       if (!this.running) return
@@ -89,156 +90,144 @@ export class Scheduler {
       } catch (error) {
         this.failures++
         const err = toError(error)
-        e.log.warn(`Polling the store failed (${err.message}); retrying`, { failures: this.failures })
-        if (e.hooks.has('error')) e.hooks.emit('error', { source: 'scheduler', error: err })
-        this.arm(e.clock.now() + Math.min(5_000, 100 * 2 ** Math.min(this.failures, 6)))
+        h.log.warn(`Polling the store failed (${err.message}); retrying`, { failures: this.failures })
+        if (h.hooks.has('error')) h.hooks.emit('error', { source: 'scheduler', error: err })
+        this.arm(h.clock.now() + Math.min(5_000, 100 * 2 ** Math.min(this.failures, 6)))
         return
       }
       if (this.again) continue
-      // Next wake-up: the earliest due entry this pass did not just look at and leave (a run executing
-      // here or leased elsewhere: its own end or lease expiry wakes it), or the poll interval (other
-      // processes may add work). Re-arming on a left entry would spin.
-      let next = e.clock.now() + e.pollIntervalMs
+      let next = h.clock.now() + h.pollIntervalMs
       try {
-        const first = (await e.store.list(keys.duePrefix, { limit: 50 })).find((entry) => !this.left.has(entry.key))
-        if (first) {
-          // Due already: pass again, unless this engine is full (an ending run polls when room frees up).
-          if (dueTime(first.key) <= e.clock.now()) this.again = e.executions.size < e.concurrency
-          else next = Math.min(next, dueTime(first.key))
-        }
+        const [first] = await h.store.list(keys.duePrefix, { after: keys.dueBefore(h.clock.now()), limit: 1 })
+        if (first) next = Math.min(next, timeOfDueKey(first.key))
       } catch {}
-      if (this.again) continue
       this.arm(next)
-      // A poll asked for while this one was finishing must not be lost.
       if (!this.again) return
     }
   }
 
-  /** One pass over the due index. */
+  /** One pass: the due index up to now, then the inbox markers. */
   private async pass() {
-    const e = this.engine
-    for (;;) {
-      const now = e.clock.now()
-      // Entries up to one lease ahead: runs this engine id held in a previous (dead) incarnation, and
-      // on a single-process store every held run, are taken at once instead of after their lease.
-      // With several processes, only the first pass looks ahead: afterwards the entries ahead are other
-      // engines' live leases, and reading them on every poll would only cost.
-      const horizon = e.multiProcess && !this.firstPass ? now : now + e.leaseMs
-      const due = await e.store.list(keys.duePrefix, { before: keys.dueBefore(horizon), limit: 200 })
-      let claimed = 0
-      this.left.clear()
-      for (const entry of due) {
+    const h = this.host
+    const now = h.clock.now()
+    // Entries up to one lease ahead, on the first pass of a multi-process engine or on every pass of
+    // a single-process one: runs this engine id held in an earlier (dead) incarnation are taken at
+    // once instead of after their lease.
+    const horizon = h.multiProcess && !this.firstPass ? now : now + h.leaseMs
+    this.firstPass = false
+    await this.scan(keys.duePrefix, { before: keys.dueBefore(horizon) }, (entry, got) => this.due(entry, got, now))
+    await this.scan(keys.inboxPrefix, {}, (entry, got) => this.inbox(entry, got, now))
+  }
+
+  /** Pages through a prefix, reading the run records of a page in one call. Stops when this engine is full. */
+  private async scan(
+    prefix: string,
+    bounds: { before?: string },
+    handle: (entry: ListedEntry, got: StoredEntry | undefined) => Promise<void>,
+  ) {
+    const h = this.host
+    const runIdOf = prefix === keys.duePrefix ? runIdOfDueKey : (key: string) => key.slice(prefix.length)
+    for (let after: string | undefined; ; ) {
+      if (!this.running || !h.hasRoom()) return
+      const page = await h.store.list(prefix, { ...bounds, after, limit: PAGE })
+      if (page.length === 0) return
+      const records = await h.store.getMany(page.map((e) => keys.run(runIdOf(e.key))))
+      for (let i = 0; i < page.length; i++) {
         if (!this.running) return
-        if (e.executions.size >= e.concurrency) return
-        if (await this.handle(entry, now)) claimed++
-        else this.left.add(entry.key)
+        await handle(page[i] as ListedEntry, records[i])
       }
-      if (due.length < 200 || claimed === 0) {
-        this.firstPass = false
-        return
-      }
+      if (page.length < PAGE) return
+      after = page[page.length - 1]?.key
     }
   }
 
-  private async handle(entry: ListedEntry, now: number): Promise<boolean> {
-    const e = this.engine
-    const runId = runIdOfDueKey(entry.key)
-    const at = dueTime(entry.key)
-    if (entry.value === 'gc') {
-      if (at <= now) await this.collect(runId, entry)
-      return false
-    }
-    if (e.executions.has(runId)) {
-      e.executions.get(runId)!.wakeRequested = true
-      return false
-    }
-    const got = await e.store.get(keys.run(runId))
-    if (!got) {
-      await e.store.batch([{ op: 'delete', key: entry.key, ifVersion: entry.version }])
-      return false
-    }
-    let record: RunRecord
+  private decode(runId: string, got: StoredEntry, entry: ListedEntry): Promise<RunRecord | undefined> {
     try {
-      record = e.store.decode<RunRecord>(got, keys.run(runId))
+      return Promise.resolve(this.host.store.decode<RunRecord>(got, keys.run(runId)))
     } catch (error) {
-      await this.failCorrupt(runId, got.version, entry, error)
-      return false
+      return this.host.runs.failCorrupt(runId, error, entry).then(() => undefined)
     }
+  }
+
+  private async due(entry: ListedEntry, got: StoredEntry | undefined, now: number) {
+    const h = this.host
+    const runId = runIdOfDueKey(entry.key)
+    const at = timeOfDueKey(entry.key)
+    if (entry.value === 'gc') {
+      if (at <= now) await h.runs.collect(runId, entry)
+      return
+    }
+    if (entry.value === 'cascade') {
+      if (at <= now) await h.cascade(runId)
+      return
+    }
+    if (h.local(runId)) return
+    if (!got) {
+      await h.store.batch([{ op: 'delete', key: entry.key, ifVersion: entry.version }])
+      return
+    }
+    const record = await this.decode(runId, got, entry)
+    if (!record || record.deleting) return
+    const stale = entry.key !== record.dueKey
     if (TERMINAL.has(record.status)) {
-      if (entry.key !== record.dueKey) await e.store.batch([{ op: 'delete', key: entry.key, ifVersion: entry.version }])
-      return false
+      if (stale) await h.store.batch([{ op: 'delete', key: entry.key, ifVersion: entry.version }])
+      return
     }
+    const mine = record.owner === h.engineId
     const leaseLive = record.owner !== undefined && (record.leaseUntil ?? 0) > now
-    const mine = record.owner === e.engineId
-    if (leaseLive && !mine && e.multiProcess) return false
-    if (at > now && !(record.owner && (mine || !e.multiProcess))) return false
-    return e.claim(record, got.version, entry)
+    if (leaseLive && !mine && h.multiProcess) {
+      // A hint left beside a live owner: the owner sees new signals through the inbox marker.
+      if (stale) await h.store.batch([{ op: 'delete', key: entry.key, ifVersion: entry.version }])
+      return
+    }
+    if (at > now && !(record.owner !== undefined && (mine || !h.multiProcess))) return
+    await this.take(record, got.version, entry.key)
   }
 
-  /** A run record that cannot be decoded fails that run with a clear error; the others go on. */
-  private async failCorrupt(runId: string, version: number, entry: ListedEntry, error: unknown) {
-    const e = this.engine
-    const err = DoSdkError.isInstance(error)
-      ? error
-      : new CorruptRecordError(`Run "${runId}" record is unreadable`, keys.run(runId), { cause: error })
-    e.log.error(`Run "${runId}" failed: its record is unreadable (${err.message})`)
-    if (e.hooks.has('error')) e.hooks.emit('error', { source: 'corrupt-record', error: err, runId })
-    const now = e.clock.now()
-    const record: Partial<RunRecord> = {
-      f: 1,
-      id: runId,
-      workflowId: 'unknown',
-      workflowVersion: 'unknown',
-      status: 'failed',
-      error: toStoredError(err, false),
-      nonce: 'corrupt',
-      generation: 0,
-      createdAt: now,
-      updatedAt: now,
-      finishedAt: now,
-      steps: 0,
+  private async inbox(entry: ListedEntry, got: StoredEntry | undefined, now: number) {
+    const h = this.host
+    const runId = entry.key.slice(keys.inboxPrefix.length)
+    const local = h.local(runId)
+    if (local) return local.signalled()
+    const record = got && (await this.decode(runId, got, entry))
+    if (!record || TERMINAL.has(record.status)) {
+      // Nobody will read these signals: the marker goes (the signals go with the run's retention).
+      if (!record?.deleting) await h.store.batch([{ op: 'delete', key: entry.key, ifVersion: entry.version }])
+      return
     }
-    await e.store.batch([
-      { op: 'delete', key: entry.key },
-      { op: 'set', key: keys.run(runId), value: e.store.encode(record, 'run'), ifVersion: version },
-    ])
+    if (record.deleting) return
+    const leaseLive = record.owner !== undefined && (record.leaseUntil ?? 0) > now
+    if (leaseLive && (record.owner !== h.engineId || h.multiProcess)) return
+    await this.take(record, (got as StoredEntry).version, undefined)
   }
 
-  /** Removes a finished run past its retention: journal and signals first, the record last. */
-  private async collect(runId: string, entry: ListedEntry) {
-    const e = this.engine
-    const got = await e.store.get(keys.run(runId))
-    const ops: WriteOp[] = []
-    for (const prefix of [keys.journalAllPrefix(runId), keys.signalPrefix(runId)]) {
-      for (const item of await e.store.list(prefix)) ops.push({ op: 'delete', key: item.key })
-    }
-    if (ops.length) await e.store.batch(ops)
-    if (got) {
-      let record: RunRecord | undefined
-      try {
-        record = e.store.decode<RunRecord>(got, keys.run(runId))
-      } catch {}
-      if (record && !TERMINAL.has(record.status)) {
-        await e.store.batch([{ op: 'delete', key: entry.key }])
-        return
+  private async take(record: RunRecord, version: number, dueKey: string | undefined) {
+    const h = this.host
+    if (!h.canRun(record)) {
+      if (this.unrunnable.get(record.id) !== version) {
+        this.unrunnable.set(record.id, version)
+        h.log.error(
+          `Run "${record.id}" needs workflow "${record.workflowId}" version "${record.workflowVersion}", which this engine does not have; leaving it for an engine that does`,
+        )
       }
-      await e.store.batch([
-        { op: 'delete', key: keys.run(runId), ifVersion: got.version },
-        { op: 'delete', key: entry.key },
-      ])
-    } else await e.store.batch([{ op: 'delete', key: entry.key }])
+      return
+    }
+    this.unrunnable.delete(record.id)
+    if (!h.hasRoom()) return
+    await h.claim(record, version, dueKey)
   }
 
-  /** Renews the leases of the runs executing here, well before they expire. */
+  /** Renews the leases of the runs executing here, well before they expire; stops those whose lease ran out. */
   private renewLoop() {
-    const e = this.engine
-    const every = Math.max(10, Math.floor(e.leaseMs / 3))
-    this.cancelRenew = e.clock.setTimer(() => {
-      const now = e.clock.now()
-      for (const exec of e.executions.values()) {
-        if (!exec.closed && (exec.record.leaseUntil ?? 0) - now < e.leaseMs - every) void exec.renewLease()
+    const h = this.host
+    const every = Math.max(10, Math.floor(h.leaseMs / 3))
+    this.cancelRenew = h.clock.setTimer(() => {
+      const now = h.clock.now()
+      for (const run of [...h.locals()]) {
+        if (run.leaseExpired()) continue
+        if ((run.record.leaseUntil ?? 0) - now < h.leaseMs - every) void run.renew()
       }
-      e.renewEngineLock()
+      h.upkeep()
       this.renewLoop()
     }, every)
   }

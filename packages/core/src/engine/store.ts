@@ -26,7 +26,7 @@ export class EngineStore {
   ) {}
 
   /** Runs an adapter call: refused once dead, and a call that throws instead of rejecting is rejected. */
-  private guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  guarded<T>(what: string, fn: () => Promise<T>): Promise<T> {
     if (this.dead) return Promise.reject(new SimulatedCrash())
     let p: Promise<T>
     try {
@@ -47,19 +47,33 @@ export class EngineStore {
   }
 
   get(key: string): Promise<StoredEntry | undefined> {
-    return this.guard(`get "${key}"`, () => this.ds.get(key))
+    return this.guarded(`get "${key}"`, () => this.ds.get(key))
   }
 
   getMany(keys: string[]): Promise<(StoredEntry | undefined)[]> {
-    return this.guard('getMany', () => (this.ds.getMany ? this.ds.getMany(keys) : Promise.all(keys.map((k) => this.ds.get(k)))))
+    return this.guarded('getMany', () => (this.ds.getMany ? this.ds.getMany(keys) : Promise.all(keys.map((k) => this.ds.get(k)))))
   }
 
   list(prefix: string, options?: ListOptions): Promise<ListedEntry[]> {
-    return this.guard(`list "${prefix}"`, () => this.ds.list(prefix, options))
+    return this.guarded(`list "${prefix}"`, () => this.ds.list(prefix, options))
+  }
+
+  /** How many entries start with `prefix` (the adapter's `count`, or paged `list` calls). */
+  count(prefix: string, options: { after?: string; before?: string } = {}): Promise<number> {
+    return this.guarded(`count "${prefix}"`, async () => {
+      if (this.ds.count) return this.ds.count(prefix, options)
+      let n = 0
+      for (let after = options.after; ; ) {
+        const page = await this.ds.list(prefix, { after, before: options.before, limit: 1_000 })
+        n += page.length
+        if (page.length < 1_000) return n
+        after = page[page.length - 1]?.key
+      }
+    })
   }
 
   batch(ops: WriteOp[]): Promise<BatchResult> {
-    return this.guard('batch', () => this.ds.batch(ops))
+    return this.guarded('batch', () => this.ds.batch(ops))
   }
 
   encode(value: unknown, what: string): string {

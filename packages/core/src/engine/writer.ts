@@ -1,150 +1,247 @@
-import type { WriteOp } from '../datastore/types.js'
-import { LeaseLostError } from '../errors.js'
+import type { BatchResult, WriteOp } from '../datastore/types.js'
+import { DoSdkError } from '../errors.js'
 import { keys } from './keys.js'
-import { compact, type RunRecord } from './records.js'
-import type { EngineStore } from './store.js'
+import type { RunRecord } from './records.js'
+import { SimulatedCrash } from './store.js'
 
-interface Pending {
-  ops: WriteOp[]
-  /** Deletions of consumed signals: applied after the entries that record their consumption. */
-  late: WriteOp[]
-  /** The run record changed: write it with the ops (otherwise its version is only checked). */
-  recordChanged: boolean
+/** One part of a commit: what a step, a transition or a signal binding adds to the next batch. */
+export interface CommitPart {
+  /** New data, applied before the journal: step effects, new due and index entries, child runs, signals to others. */
+  put?: WriteOp[]
+  /** The journal entry (a `set`). */
+  journal?: WriteOp
+  /** Applied after the record: old due and index entries, consumed signals. */
+  drop?: WriteOp[]
+  /** The run record changed: write it (otherwise the batch only checks its version). */
+  record?: boolean
+  /** A child run created by this part (`put` holds its record): if it exists already, it is ours from an earlier try. */
+  child?: { runId: string; ops: WriteOp[] }
+  /** The run lets go of its inbox marker (it suspends or ends): deleted if no signal came since it was read. */
+  clearInbox?: boolean
+  /**
+   * This part suspends the run. If a signal arrives before it is written, `withdraw` is asked
+   * (after the signals are reloaded) whether to take the suspension back: then its ops leave the
+   * batch and the rest is sent, and the run goes on with the signal instead.
+   */
+  suspension?: { withdraw(): boolean }
+  /** Called, in queue order, once the part is durable. */
+  onDurable?: () => void
+}
+
+interface Batch {
+  put: WriteOp[]
+  journal: WriteOp[]
+  drop: WriteOp[]
+  record: RunRecord | undefined
+  /** A part other than the suspension changed the record. */
+  recordByOthers: boolean
+  clearInbox: boolean
+  suspension?: { put: WriteOp[]; drop: WriteOp[]; withdraw(): boolean }
+  children: Map<string, WriteOp[]>
+  callbacks: (() => void)[]
   done: Promise<void>
   resolve: () => void
 }
 
+/** What the writer needs from the execution it writes for. */
+export interface WriterHost {
+  readonly runId: string
+  /** The run record as it is now (captured when a batch is cut). */
+  currentRecord(): RunRecord
+  encodeRecord(record: RunRecord): string
+  /** The run's record moved under us: another engine owns the run now. */
+  leaseLost(): void
+  /** The inbox marker moved (a signal arrived): reload the signals and the marker's version. */
+  reloadInbox(): Promise<void>
+  /** A child run of ours already exists (an earlier try wrote it): true to go on without creating it. */
+  childExists(runId: string): Promise<boolean>
+  /** A failed send may be tried again: the execution is alive and its lease has not run out. */
+  canRetry(): boolean
+  /** A batch could not be written and will not be retried. */
+  failed(error: unknown): void
+  /** Waits `ms` on the engine's clock (backoff between tries). */
+  sleep(ms: number): Promise<void>
+  send(ops: WriteOp[]): Promise<BatchResult>
+}
+
+const newBatch = (): Batch => {
+  let resolve!: () => void
+  const done = new Promise<void>((r) => {
+    resolve = r
+  })
+  return {
+    put: [],
+    journal: [],
+    drop: [],
+    record: undefined,
+    recordByOthers: false,
+    clearInbox: false,
+    children: new Map(),
+    callbacks: [],
+    done,
+    resolve,
+  }
+}
+
 /**
- * The write path of one execution. Commits are queued and sent as one atomic batch, fenced by
- * the run record's version (the lease's fencing token): a batch that changes the record writes
- * it with `ifVersion`, last (the commit marker for stores without atomic batches); a batch that
- * only adds journal entries asserts the version with a `check` op and leaves the record alone.
+ * The write path of one execution. Parts are queued and sent as one batch, fenced by the run
+ * record's version (the lease's fencing token) and by the version of the run's inbox marker, in
+ * the order stores without atomic batches rely on: checks, new data, journal entries, the record,
+ * deletions. Batches go out one after the other; whatever is queued when a batch is cut goes into
+ * it, so a step's entry travels with the suspension or the end queued in the same turn.
  *
- * Order inside a batch, for stores that apply ops one by one (no atomic batch) and may stop midway:
- * new data first (user values, child results, due entries), then the journal entries, then the run
- * record, then the deletions of the signals those entries consumed. Stopped anywhere, the journal
- * never says a step is done whose writes are missing, and no signal is gone unless an entry holds it
- * (an execution deletes consumed signals it finds left over).
- *
- * Batches go out one after the other. Whatever is queued when a batch is sent goes into it, so a
- * step's journal entry and the run's completion or suspension travel together when they are
- * queued in the same turn. A batch the store refuses (lease lost) or fails calls `onFail` and its
- * promise never settles: the execution is dropped, and whatever waited on it with it.
+ * A batch the store refuses because the inbox moved is sent again after the signals are reloaded;
+ * one that fails (store down) is sent again with backoff while the lease holds, so a hiccup never
+ * drops an execution whose steps are in flight. A refusal on the run record means another engine
+ * owns the run: the execution is told and the batch's promise never settles.
  */
 export class RunWriter {
-  private pending: Pending | undefined
+  private pending: Batch | undefined
   private chain: Promise<void> = Promise.resolve()
   private last: Promise<void> = Promise.resolve()
-  /** Batches sent and not yet acknowledged. */
   private inFlight = 0
+  private stopped = false
+  /** Batches not yet acknowledged (queued or sent). */
+  private readonly open = new Set<Batch>()
 
   constructor(
-    private readonly store: EngineStore,
-    private readonly runId: string,
-    /** The version of the run record as last written (the fencing token). */
+    private readonly host: WriterHost,
+    /** The version of the run record as last written. */
     public version: number,
-    /** The run record to write, as it is when a batch is sent. */
-    private readonly currentRecord: () => RunRecord,
-    private readonly isClosed: () => boolean,
-    private readonly onFail: (error: unknown) => void,
+    /** The version of the run's inbox marker as last read (0: absent). */
+    public inboxVersion: number,
   ) {}
 
-  /** Queues ops for the next batch; resolves once they are durable. Nothing is sent before {@link flush}. */
-  queue(ops: WriteOp[], recordChanged: boolean): Promise<void> {
-    let p = this.pending
-    if (p === undefined) {
-      let resolve!: () => void
-      const done = new Promise<void>((r) => {
-        resolve = r
-      })
-      p = { ops: [], late: [], recordChanged: false, done, resolve }
-      this.pending = p
+  /** Queues a part for the next batch; resolves once it is durable. Nothing is sent before {@link flush}. */
+  queue(part: CommitPart): Promise<void> {
+    if (this.pending === undefined) {
+      this.pending = newBatch()
+      this.open.add(this.pending)
     }
-    for (const op of ops) (op.op === 'delete' && op.key.startsWith(keys.signalsPrefix) ? p.late : p.ops).push(op)
-    if (recordChanged) p.recordChanged = true
-    return p.done
+    const b = this.pending
+    if (part.child) b.children.set(part.child.runId, part.child.ops)
+    if (part.journal) b.journal.push(part.journal)
+    if (part.suspension) b.suspension = { put: part.put ?? [], drop: part.drop ?? [], withdraw: part.suspension.withdraw }
+    else {
+      if (part.put) for (const op of part.put) b.put.push(op)
+      if (part.drop) for (const op of part.drop) b.drop.push(op)
+      if (part.record) b.recordByOthers = true
+    }
+    if (part.record) b.record = this.host.currentRecord()
+    if (part.clearInbox) b.clearInbox = true
+    if (part.onDurable) b.callbacks.push(part.onDurable)
+    return b.done
   }
 
-  /** True when everything queued is durable (nothing queued, nothing in flight). */
+  /** True when everything queued is durable. */
   get settled(): boolean {
     return this.pending === undefined && this.inFlight === 0
   }
 
+  /** True when parts wait to be sent. */
+  get hasPending(): boolean {
+    return this.pending !== undefined
+  }
+
   /** Sends what is queued; resolves once everything queued so far is durable. */
   flush(): Promise<void> {
-    const p = this.pending
-    if (p === undefined) return this.last
+    const b = this.pending
+    if (b === undefined) return this.last
     this.pending = undefined
-    // The record is encoded now: later changes belong to later batches.
-    let record: string | undefined
-    try {
-      record = p.recordChanged ? this.store.encode(compact(this.currentRecord()), `run "${this.runId}"`) : undefined
-    } catch (error) {
-      this.onFail(error)
-      return p.done
-    }
-    const send = () => this.send(p, record)
+    // A record change queued earlier is superseded by the latest one: the record is written whole.
+    if (b.record !== undefined) b.record = this.host.currentRecord()
     this.inFlight++
+    const send = () => this.send(b)
     this.chain = this.chain.then(send, send)
-    this.last = p.done
-    return p.done
+    this.last = b.done
+    return b.done
   }
 
-  private async send(p: Pending, record: string | undefined): Promise<void> {
-    if (this.isClosed()) return
-    const runKey = keys.run(this.runId)
-    const ops: WriteOp[] =
-      record === undefined
-        ? [{ op: 'check', key: runKey, ifVersion: this.version }, ...p.ops, ...p.late]
-        : [...p.ops, { op: 'set', key: runKey, value: record, ifVersion: this.version }, ...p.late]
-    let res: Awaited<ReturnType<EngineStore['batch']>>
-    try {
-      res = await this.store.batch(ops)
-    } catch (error) {
-      this.onFail(error)
+  /**
+   * No more sends (the execution closed). Whatever waits on an unsent batch is let go (without the
+   * batch's callbacks: nothing became durable), so a step waiting to start finds the execution
+   * closed and returns instead of holding it open for ever.
+   */
+  stop() {
+    this.stopped = true
+    this.pending = undefined
+    for (const b of this.open) b.resolve()
+    this.open.clear()
+  }
+
+  /** Checks, new data, journal entries, the record, deletions (see the class comment); the index of the record op. */
+  private ops(b: Batch, encodedRecord: string | undefined): { ops: WriteOp[]; recordAt: number } {
+    const runKey = keys.run(this.host.runId)
+    const inboxKey = keys.inbox(this.host.runId)
+    const ops: WriteOp[] = [{ op: 'check', key: inboxKey, ifVersion: this.inboxVersion }]
+    if (encodedRecord === undefined) ops.push({ op: 'check', key: runKey, ifVersion: this.version })
+    for (const op of b.put) ops.push(op)
+    if (b.suspension) for (const op of b.suspension.put) ops.push(op)
+    for (const op of b.journal) ops.push(op)
+    const recordAt = ops.length
+    if (encodedRecord !== undefined) ops.push({ op: 'set', key: runKey, value: encodedRecord, ifVersion: this.version })
+    for (const op of b.drop) ops.push(op)
+    if (b.suspension) for (const op of b.suspension.drop) ops.push(op)
+    // The marker goes last: a store that stops midway still shows unread signals to the scheduler.
+    if (b.clearInbox && this.inboxVersion > 0) ops.push({ op: 'delete', key: inboxKey })
+    return { ops, recordAt }
+  }
+
+  private async send(b: Batch): Promise<void> {
+    for (let failures = 0; ; ) {
+      if (this.stopped) return
+      let encoded: string | undefined
+      try {
+        encoded = b.record === undefined ? undefined : this.host.encodeRecord(b.record)
+      } catch (error) {
+        this.host.failed(error)
+        return
+      }
+      const { ops, recordAt } = this.ops(b, encoded)
+      let res: BatchResult
+      try {
+        res = await this.host.send(ops)
+      } catch (error) {
+        if (error instanceof SimulatedCrash || (DoSdkError.isInstance(error) && error.code !== 'ERR_STORE')) {
+          this.host.failed(error)
+          return
+        }
+        failures++
+        if (!this.host.canRetry()) {
+          this.host.failed(error)
+          return
+        }
+        await this.host.sleep(Math.min(5_000, 25 * 2 ** Math.min(failures, 8)))
+        continue
+      }
+      if (res.ok) {
+        if (encoded !== undefined) this.version = res.versions[recordAt] as number
+        if (b.clearInbox) this.inboxVersion = 0
+        this.inFlight--
+        this.open.delete(b)
+        b.resolve()
+        for (const fn of b.callbacks) fn()
+        return
+      }
+      if (this.stopped) return
+      if (res.conflictKey === keys.inbox(this.host.runId)) {
+        await this.host.reloadInbox()
+        if (b.suspension?.withdraw()) {
+          b.suspension = undefined
+          b.clearInbox = false
+          b.record = b.recordByOthers ? this.host.currentRecord() : undefined
+        }
+        continue
+      }
+      const child = [...b.children].find(([runId]) => keys.run(runId) === res.conflictKey)
+      if (child && (await this.host.childExists(child[0]))) {
+        const drop = new Set(child[1])
+        b.put = b.put.filter((op) => !drop.has(op))
+        b.children.delete(child[0])
+        continue
+      }
+      this.host.leaseLost()
       return
     }
-    if (!res.ok) {
-      this.onFail(new LeaseLostError(`Run "${this.runId}": commit refused, another engine owns the run now (lease lost)`, this.runId))
-      return
-    }
-    if (record !== undefined) this.version = res.versions[p.ops.length] as number
-    this.inFlight--
-    p.resolve()
   }
-}
-
-/** What the deferred send calls back. */
-interface DeferredTarget {
-  deferredFlush(): void
-}
-
-/**
- * Executions with commits waiting for the deferred send. One `process.nextTick` serves them all,
- * and an execution leaves the set as soon as it sends by other means: code that never lets the
- * microtask queue drain (a loop over an in-memory store) cannot pile up callbacks holding
- * executions that have long ended.
- */
-const deferred = new Set<DeferredTarget>()
-let deferredScheduled = false
-
-const flushDeferred = () => {
-  deferredScheduled = false
-  for (const target of deferred) {
-    deferred.delete(target)
-    target.deferredFlush()
-  }
-}
-
-/** Calls `target.deferredFlush()` once the current microtasks have run. */
-export const deferSend = (target: DeferredTarget) => {
-  deferred.add(target)
-  if (deferredScheduled) return
-  deferredScheduled = true
-  process.nextTick(flushDeferred)
-}
-
-/** Drops a pending deferred send (the target sent, or ended, by other means). */
-export const cancelDeferredSend = (target: DeferredTarget) => {
-  deferred.delete(target)
 }

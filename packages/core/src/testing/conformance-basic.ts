@@ -5,11 +5,11 @@ import { clock, expectConflict, expectOk, put, setOp, view } from './conformance
 /** Basic key-value, versions, conditional writes, batch atomicity and in-batch ordering. */
 export const basicGroups = (describe: ConformanceRunner['describe'], test: ConformanceTest) => {
   describe('basic key-value', () => {
-    test('declares a name, four capabilities and the three required methods', async ({ open }) => {
+    test('declares a name, its capabilities and the three required methods', async ({ open }) => {
       const s = await open()
       assert.equal(typeof s.name, 'string')
       assert.ok(s.name.length > 0, 'name is not empty')
-      for (const c of ['multiProcess', 'atomicBatch', 'nativeTtl', 'pubsub'] as const) {
+      for (const c of ['multiProcess', 'atomicBatch', 'pubsub'] as const) {
         assert.equal(typeof s.capabilities[c], 'boolean', `capabilities.${c} is a boolean`)
       }
       for (const m of ['get', 'list', 'batch'] as const) assert.equal(typeof s[m], 'function', `${m} is a function`)

@@ -2,7 +2,8 @@ import { memoryStore } from '../datastore/memory.js'
 import type { Datastore } from '../datastore/types.js'
 import { type Duration, toMs } from '../duration.js'
 import { type VirtualClock, virtualClock } from '../engine/clock.js'
-import { Engine, type EngineOptions } from '../engine/engine.js'
+import { EngineImpl } from '../engine/engine.js'
+import type { Engine, EngineOptions } from '../engine/engine-types.js'
 import type { StepKind } from '../engine/records.js'
 import { SimulatedCrash } from '../engine/store.js'
 import { silentLogger } from '../logger.js'
@@ -32,6 +33,8 @@ export interface TestEngine extends Engine {
   advance(duration: Duration): Promise<void>
   /** Runs everything due now until no run is executing. */
   settle(): Promise<void>
+  /** Kills the engine at once, as a crash would: nothing more is written. */
+  kill(): void
   /** True once the engine crashed through `crashBeforeCommit` (or `kill()`). */
   readonly crashed: boolean
 }
@@ -53,10 +56,9 @@ export const createTestEngine = (options: TestEngineOptions = {}): TestEngine =>
   const clock = options.clock ?? virtualClock(options.now)
   const { crashBeforeCommit, store, now: _now, clock: _clock, ...rest } = options
   let crashed = false
-  let engine: Engine
   const matches = (step: { runId: string; stepId: string; kind: StepKind }) =>
     typeof crashBeforeCommit === 'function' ? crashBeforeCommit(step) : crashBeforeCommit === step.stepId
-  engine = new Engine({
+  const engine: EngineImpl = new EngineImpl({
     logger: silentLogger,
     inlineRetry: 0,
     keepAlive: false,
@@ -73,7 +75,6 @@ export const createTestEngine = (options: TestEngineOptions = {}): TestEngine =>
         }
       : undefined,
   })
-  const origKill = engine.kill.bind(engine)
   const settle = async () => {
     for (let i = 0; i < 10_000; i++) {
       if (engine.status !== 'started') return
@@ -86,11 +87,12 @@ export const createTestEngine = (options: TestEngineOptions = {}): TestEngine =>
       }
     }
   }
+  const kill = engine.kill.bind(engine)
   Object.assign(engine, {
     clock,
     kill() {
       crashed = true
-      origKill()
+      kill()
     },
     async advance(duration: Duration) {
       // Finish what is due now first, so nothing starts on the moved clock by accident.

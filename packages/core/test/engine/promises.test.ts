@@ -305,7 +305,7 @@ describe('5. bad input is refused, nothing lost', () => {
     const rec = await store.get('run/bad')
     await store.batch([{ op: 'set', key: 'run/bad', value: '{"f":1,"id":"bad",' }])
     expect(rec).toBeDefined()
-    await store.batch([{ op: 'set', key: 'due/0000000000000/bad', value: 'run' }])
+    await store.batch([{ op: 'set', key: 'due/0000000000000000/bad', value: 'run' }])
     await engine.signal(good.id, 'email.clicked', {})
     await engine.settle()
     await engine.advance('1h')

@@ -132,7 +132,6 @@ describe('crashes and store outages, with real processes', () => {
           ])
           await worker.ready
           const ids = await produce(engine, 20, { steps: 6, stepMs: 30 })
-          engine.notifyOthers()
           await waitUntil('the runs to be mid-way', () => endCount(join(dir, 'w.log')) >= 30, 20_000, 5)
           const frozenAt = preciseNow()
           await pause(1_500)

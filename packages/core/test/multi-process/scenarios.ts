@@ -59,7 +59,6 @@ export const shareRuns = async (shared: SharedStore, { workers: n, runs }: { wor
   const engine = client(store)
   try {
     const ids = await produce(engine, runs, { steps: 3, stepMs: 25 })
-    engine.notifyOthers()
     await waitCompleted(engine, ids, 60_000)
     expect(await Promise.all(workers.map((w) => w.stop()))).toEqual(workers.map(() => 0))
 
@@ -107,7 +106,6 @@ export const killOne = async (shared: SharedStore, { workers: n, runs }: { worke
   const engine = client(store)
   try {
     const ids = await produce(engine, runs, { steps: 3, stepMs: 60 })
-    engine.notifyOthers()
     // Mid-way: the victim has finished some steps and has some in flight.
     await waitUntil('the victim to be mid-way', () => endCount(victimLog) >= 10 && openSteps(victimLog).length > 0, 30_000, 5)
     victim.child.kill('SIGKILL')

@@ -1,0 +1,151 @@
+import type { Action, ActionDescription } from '../action.js'
+import type { KV } from '../datastore/kv.js'
+import type { Datastore } from '../datastore/types.js'
+import type { Duration } from '../duration.js'
+import type { HookRegistry } from '../hooks/types.js'
+import type { Logger } from '../logger.js'
+import type { Plugin } from '../plugin.js'
+import type { RedactRule } from '../redact.js'
+import type { Serializer } from '../serializer.js'
+import type { Workflow, WorkflowInput, WorkflowOutput } from '../workflow.js'
+import type { Clock } from './clock.js'
+import type { Limits } from './execution-deps.js'
+import type { RunStatus, StepKind } from './records.js'
+import type { RunInfo } from './run-info.js'
+
+/** Options of {@link createEngine}. */
+export interface EngineOptions {
+  /** Where runs, journals, timers and signals live. */
+  store: Datastore
+  /** Every workflow (and every version still in flight) this engine may run. */
+  workflows?: Workflow[]
+  /** Actions to list in `engine.actions()` (packs register theirs through plugins). */
+  actions?: Action[]
+  plugins?: Plugin[]
+  /**
+   * Several engine processes share the store (leases and fencing on). Defaults to the store's
+   * `capabilities.multiProcess`; refused with a CapabilityError when the store cannot give it.
+   */
+  multiProcess?: boolean
+  /** Identity of this engine in leases. A stable id lets a restarted process take its runs back at once. @default random */
+  engineId?: string
+  /** Lease length: a dead process's runs are taken over this long after its last renewal. @default '5s' */
+  lease?: Duration
+  /** How often the store is polled for work other processes made due. @default '1s' */
+  pollInterval?: Duration
+  /** Runs executing at once in this engine (more wait, `pending`, for a free slot). @default 100 */
+  concurrency?: number
+  /** Finished runs are removed this long after they finish. @default '7d' */
+  retention?: Duration
+  /** Retry delays up to this are waited in-process; longer ones become durable timers. @default '1s' */
+  inlineRetry?: Duration
+  /** Limits on stored sizes, bytes. @default 1 MiB each */
+  limits?: Partial<Limits>
+  /** How long `stop()` waits for in-flight steps. @default '10s' */
+  drainTimeout?: Duration
+  /**
+   * Keep the Node process alive while the engine is started (like a server), so a worker whose only
+   * work is the engine does not exit. `stop()` lets it go. @default true
+   */
+  keepAlive?: boolean
+  serializer?: Serializer
+  /**
+   * Secret field names (or patterns): their values are replaced by `'[redacted]'` in everything
+   * stored (run input, state, output, step results, signals, `kv` values) and in hook payloads, on the
+   * first run as on replay. Keep secrets in action options, not in values that flow through steps.
+   */
+  redact?: RedactRule[]
+  /** Where the engine logs. @default the console at `DO_SDK_LOG` level (`warn`: a failed run prints one line) */
+  logger?: Logger
+  /** Time source (the test engine passes a virtual clock). */
+  clock?: Clock
+  /** @internal test hook: crash injection before a commit. */
+  beforeCommit?: (info: { runId: string; stepId: string; kind: StepKind }) => void
+  /** @internal ids and nonces (the simulation passes a seeded source). */
+  random?: { uuid(): string }
+}
+
+/** Options of `engine.trigger`. */
+export interface TriggerOptions {
+  /** Run id; triggering again with an existing id returns that run (idempotent). @default `${workflowId}:${uuid}` */
+  id?: string
+}
+
+/** A handle on a run. */
+export interface RunHandle<TOutput = unknown> {
+  id: string
+  workflowId: string
+  /** Resolves with the output when the run completes; rejects with RunFailedError / CancelledError. */
+  result(): Promise<TOutput>
+  status(): Promise<RunStatus>
+}
+
+/** Filter and page of `engine.listRuns`, newest first. */
+export interface ListRunsOptions {
+  workflowId?: string
+  status?: RunStatus | RunStatus[]
+  /** Only runs created at or after this time (Unix ms or Date). */
+  from?: number | Date
+  /** Only runs created before this time (Unix ms or Date). */
+  to?: number | Date
+  /** Only runs whose id starts with this. */
+  idPrefix?: string
+  /** Page size. @default 50 */
+  limit?: number
+  /** `nextCursor` of the previous page. */
+  cursor?: string
+}
+
+/** Filter of `engine.countRuns`. */
+export interface CountRunsOptions {
+  workflowId?: string
+  status?: RunStatus | RunStatus[]
+}
+
+/** The engine, as `createEngine` returns it. */
+export interface Engine {
+  /** Identity of this engine in leases. */
+  readonly engineId: string
+  /** Where it is in its life. */
+  readonly status: 'new' | 'starting' | 'started' | 'stopping' | 'stopped'
+  /** Runs executing at once in this engine. */
+  readonly concurrency: number
+  /** The engine's clock (Unix ms). */
+  readonly clock: Clock
+  /** Observers (`hooks.on`) and interceptors (`hooks.wrap`). */
+  readonly hooks: HookRegistry
+  /** Same as {@link Engine.hooks}. */
+  readonly hookRegistry: HookRegistry
+  /** The user's face of the Datastore (`get`, `set` with TTL, `delete`, `list`, atomic `update`). */
+  readonly kv: KV
+  /** Runs plugin setups, then resumes every run that was in flight. */
+  start(): Promise<void>
+  /** Stops claiming work, lets in-flight steps finish (up to `drainTimeout`), and lets its runs go for other engines. */
+  stop(): Promise<void>
+  /** Starts a run of `workflow`; with an existing `id`, returns that run instead (idempotent). */
+  trigger<W extends Workflow>(workflow: W, input: WorkflowInput<W>, options?: TriggerOptions): Promise<RunHandle<WorkflowOutput<W>>>
+  /**
+   * Sends a signal to a run; it is kept until the run waits for it, and signals are delivered in
+   * order. Resolves `true` when stored, `false` when the run has already finished (nothing is written).
+   * @throws RunNotFoundError when no such run exists
+   */
+  signal(runId: string, name: string, payload?: unknown): Promise<boolean>
+  /** The run's record, steps and state. */
+  getRun<TOutput = unknown, TState = unknown>(runId: string): Promise<RunInfo<TOutput, TState>>
+  /** Runs, newest first, from the run indexes (`nextCursor` fetches the next page). */
+  listRuns(options?: ListRunsOptions): Promise<{ runs: RunInfo[]; nextCursor?: string }>
+  /** How many runs match, from the run indexes. */
+  countRuns(options?: CountRunsOptions): Promise<number>
+  /**
+   * Cancels a run and its children; actions in flight see their AbortSignal fire. Resolves once the
+   * run is cancelled, or (when another process executes it) once the request is stored: that
+   * process acts on it at once (stores with pub/sub) or at its next commit or lease renewal.
+   */
+  cancel(runId: string, reason?: string): Promise<void>
+  /** Resumes a failed run from the step failure that ended it (a failed child run is retried with it). */
+  retry(runId: string): Promise<RunHandle>
+  /** A handle on an existing run. */
+  handle<TOutput = unknown>(runId: string, workflowId: string): RunHandle<TOutput>
+  /** Every action known to the engine, as JSON (id, description, JSON Schemas). */
+  actions(): ActionDescription[]
+}

@@ -1,0 +1,66 @@
+import type { SignalRecord } from './records.js'
+
+/** A buffered signal, by its key (whose order is the order it was sent in). */
+export interface Buffered {
+  key: string
+  rec: SignalRecord
+}
+
+/** The name of the signal that carries a child run's end to the `invoke` step waiting for it. */
+export const childSignal = (stepId: string) => `$child:${stepId}`
+export const CANCEL_SIGNAL = '$cancel'
+
+/**
+ * The signals of one run that no journal entry has consumed yet, in the order they were sent.
+ * It owns what reaches the run from outside: user signals, cancel requests and child results.
+ * Binding a signal to a wait is the parking's choice (`parking.ts`); consuming it is recorded in
+ * the wait's journal entry, in the batch that deletes it.
+ */
+export class Inbox {
+  private signals: Buffered[] = []
+  private readonly known = new Set<string>()
+  /** Keys consumed by journal entries: never delivered again. */
+  readonly consumed: Set<string>
+
+  constructor(consumed: Set<string>) {
+    this.consumed = consumed
+  }
+
+  /**
+   * Adds signals read from the store (all of them, or the ones sent since the last read). Returns
+   * the keys of consumed signals still stored (an earlier batch wrote the consuming entry and
+   * stopped before deleting them) so the next batch deletes them.
+   */
+  merge(items: Buffered[]): string[] {
+    const leftovers: string[] = []
+    let added = false
+    for (const item of items) {
+      if (this.consumed.has(item.key)) {
+        leftovers.push(item.key)
+        continue
+      }
+      if (this.known.has(item.key)) continue
+      this.known.add(item.key)
+      this.signals.push(item)
+      added = true
+    }
+    if (added) this.signals.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    return leftovers
+  }
+
+  /** The first cancel request, if one is buffered. */
+  cancelRequest(): Buffered | undefined {
+    return this.signals.find((s) => s.rec.name === CANCEL_SIGNAL && !this.consumed.has(s.key))
+  }
+
+  /** Unconsumed signals in send order. */
+  *pending(): Iterable<Buffered> {
+    for (const s of this.signals) if (!this.consumed.has(s.key)) yield s
+  }
+
+  /** Marks a signal consumed (its wait's journal entry records it). */
+  consume(key: string): void {
+    this.consumed.add(key)
+    this.signals = this.signals.filter((s) => s.key !== key)
+  }
+}

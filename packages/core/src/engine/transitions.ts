@@ -1,0 +1,237 @@
+import type { WriteOp } from '../datastore/types.js'
+import { keys } from './keys.js'
+import type { DueKind, ParentRef, RunRecord, RunStatus, StoredError } from './records.js'
+
+/**
+ * Every change of a run record, as pure functions: a record (and the time, and who asks) in, the
+ * new record and the ops that go with it out. Nothing else in the engine builds a run's due or
+ * index entries, so each transition is written once and called from everywhere.
+ *
+ * A change is applied in one batch, in this order (the order stores without atomic batches
+ * depend on, see ARCHITECTURE.md): `put` (new due and index entries, new data), then whatever the
+ * caller adds (journal entries), then the record itself (conditional on its version), then `drop`
+ * (the entries the new record no longer points to). Stopped anywhere, the store holds the old
+ * record with, at worst, extra due or index entries: a due entry is a hint to look at a run, and
+ * every reader of an index checks the record it points to.
+ */
+export interface Change {
+  record: RunRecord
+  put: WriteOp[]
+  drop: WriteOp[]
+}
+
+/** Who asks, and when. */
+export interface TransitionContext {
+  /** Unix ms (engine clock). */
+  now: number
+  engineId: string
+  leaseMs: number
+  retentionMs: number
+}
+
+/** The index entries that say what a record is: by time and workflow always, by status while it has one. */
+const indexKeys = (r: RunRecord): string[] => [
+  keys.index.byTime(r.createdAt, r.id),
+  keys.index.byWorkflow(r.workflowId, r.createdAt, r.id),
+  keys.index.byStatus(r.status, r.createdAt, r.id),
+  keys.index.byWorkflowStatus(r.workflowId, r.status, r.createdAt, r.id),
+]
+
+/** Moves the index entries of `before` to those of `after` (only those that differ). */
+const reindex = (before: RunRecord | undefined, after: RunRecord | undefined, put: WriteOp[], drop: WriteOp[]) => {
+  if (before && after && before.status === after.status) return
+  const old = before ? indexKeys(before) : []
+  const next = after ? indexKeys(after) : []
+  for (const key of next) if (!old.includes(key)) put.push({ op: 'set', key, value: '' })
+  for (const key of old) if (!next.includes(key)) drop.push({ op: 'delete', key })
+}
+
+/** Points the record at its one due entry (or none), writing the new entry and dropping the old. */
+const redue = (record: RunRecord, due: { at: number; kind: DueKind } | undefined, put: WriteOp[], drop: WriteOp[]) => {
+  const key = due === undefined ? undefined : keys.due(due.at, record.id)
+  if (key !== undefined && (key !== record.dueKey || due?.kind !== 'run')) put.push({ op: 'set', key, value: due?.kind ?? 'run' })
+  if (record.dueKey !== undefined && record.dueKey !== key) drop.push({ op: 'delete', key: record.dueKey })
+  if (key === undefined) delete record.dueKey
+  else record.dueKey = key
+}
+
+const change = (before: RunRecord | undefined, record: RunRecord, due: { at: number; kind: DueKind } | undefined | null): Change => {
+  const put: WriteOp[] = []
+  const drop: WriteOp[] = []
+  if (due !== null) redue(record, due, put, drop)
+  reindex(before, record, put, drop)
+  return { record, put, drop }
+}
+
+const withoutLease = (r: RunRecord): RunRecord => {
+  const next = { ...r }
+  delete next.owner
+  delete next.leaseUntil
+  return next
+}
+
+/** A new run: executing here at once (`owner` given) or `pending` for whoever claims it. */
+export const created = (
+  fields: Pick<RunRecord, 'id' | 'workflowId' | 'workflowVersion' | 'input' | 'state' | 'nonce'> & { parent?: ParentRef },
+  ctx: TransitionContext,
+  runHere: boolean,
+): Change => {
+  const { now } = ctx
+  const record: RunRecord = {
+    f: 2,
+    ...fields,
+    status: runHere ? 'running' : 'pending',
+    generation: 0,
+    createdAt: now,
+    updatedAt: now,
+    steps: 0,
+  }
+  if (fields.parent === undefined) delete record.parent
+  if (runHere) {
+    record.owner = ctx.engineId
+    record.leaseUntil = now + ctx.leaseMs
+  }
+  return change(undefined, record, { at: runHere ? now + ctx.leaseMs : now, kind: 'run' })
+}
+
+/**
+ * This engine takes the run: it is `running` here, its due entry moves to the lease's expiry (the
+ * takeover timer if this engine dies), and a due entry found besides the record's own is dropped.
+ */
+export const claimed = (record: RunRecord, ctx: TransitionContext, foundDueKey?: string): Change => {
+  const next: RunRecord = { ...record, status: 'running', owner: ctx.engineId, leaseUntil: ctx.now + ctx.leaseMs, updatedAt: ctx.now }
+  delete next.wakeAt
+  delete next.waitingFor
+  const c = change(record, next, { at: ctx.now + ctx.leaseMs, kind: 'run' })
+  if (foundDueKey !== undefined && foundDueKey !== record.dueKey && foundDueKey !== next.dueKey)
+    c.drop.push({ op: 'delete', key: foundDueKey })
+  return c
+}
+
+/** The owner extends its lease; the takeover timer moves with it. */
+export const renewed = (record: RunRecord, ctx: TransitionContext): Change =>
+  change(record, { ...record, leaseUntil: ctx.now + ctx.leaseMs }, { at: ctx.now + ctx.leaseMs, kind: 'run' })
+
+/** The run waits for a time (`sleeping`) or an event (`waiting`); nobody holds it meanwhile. */
+export const suspended = (record: RunRecord, ctx: TransitionContext, wakeAt: number | undefined, waitingFor: string[]): Change => {
+  const next = withoutLease(record)
+  next.status = waitingFor.length ? 'waiting' : 'sleeping'
+  next.updatedAt = ctx.now
+  if (wakeAt === undefined) delete next.wakeAt
+  else next.wakeAt = wakeAt
+  if (waitingFor.length) next.waitingFor = waitingFor
+  else delete next.waitingFor
+  return change(record, next, wakeAt === undefined ? undefined : { at: wakeAt, kind: 'run' })
+}
+
+/** The owner lets the run go (engine stopping): `pending`, due now, for any engine to take. */
+export const released = (record: RunRecord, ctx: TransitionContext): Change => {
+  const next = withoutLease(record)
+  next.status = 'pending'
+  next.updatedAt = ctx.now
+  delete next.wakeAt
+  delete next.waitingFor
+  return change(record, next, { at: ctx.now, kind: 'run' })
+}
+
+/** How a run ends. */
+export interface Ending {
+  status: Extract<RunStatus, 'completed' | 'failed' | 'cancelled'>
+  output?: unknown
+  error?: StoredError
+  /** Journal position of the step failure that ended it. */
+  failedSeq?: number
+  /** It has child runs still going: cancel them (a `cascade` due entry, now) before retention starts. */
+  cascade?: boolean
+}
+
+/** The run ends. Its due entry becomes the cascade to its children, or its removal after retention. */
+export const ended = (record: RunRecord, ctx: TransitionContext, end: Ending): Change => {
+  const next = withoutLease(record)
+  const { now } = ctx
+  next.status = end.status
+  next.updatedAt = now
+  next.finishedAt = now
+  next.expiresAt = now + ctx.retentionMs
+  delete next.wakeAt
+  delete next.waitingFor
+  delete next.output
+  delete next.error
+  delete next.failedSeq
+  if (end.output !== undefined) next.output = end.output
+  if (end.error !== undefined) next.error = end.error
+  if (end.failedSeq !== undefined) next.failedSeq = end.failedSeq
+  return change(record, next, end.cascade ? { at: now, kind: 'cascade' } : { at: next.expiresAt, kind: 'gc' })
+}
+
+/** The children of a cancelled run were told: its due entry becomes its removal after retention. */
+export const cascaded = (record: RunRecord): Change =>
+  change(record, { ...record }, { at: record.expiresAt ?? record.updatedAt, kind: 'gc' })
+
+/**
+ * `engine.retry`: a new generation from the failure that ended the run (the failed step and any
+ * failure journaled after it are tried again; failures the code caught before it stay).
+ */
+export const retried = (record: RunRecord, ctx: TransitionContext): Change => {
+  const next = withoutLease(record)
+  next.status = 'pending'
+  next.generation = record.generation + 1
+  next.retryFromSeq = record.failedSeq ?? Number.MAX_SAFE_INTEGER
+  next.updatedAt = ctx.now
+  for (const field of ['error', 'output', 'finishedAt', 'expiresAt', 'failedSeq', 'wakeAt', 'waitingFor'] as const) delete next[field]
+  return change(record, next, { at: ctx.now, kind: 'run' })
+}
+
+/** Retention starts removing the run: from here it cannot be retried (fenced by the record's version). */
+export const deleting = (record: RunRecord): Change => change(record, { ...record, deleting: true }, null)
+
+/** The last step of removal: the record's own due and index entries go with it. */
+export const removedOps = (record: RunRecord): WriteOp[] => {
+  const drop: WriteOp[] = []
+  if (record.dueKey) drop.push({ op: 'delete', key: record.dueKey })
+  reindex(record, undefined, [], drop)
+  return drop
+}
+
+/** A record that cannot be read is replaced by a failed one that says why (its indexes are unknown). */
+export const corruptReplacement = (runId: string, error: StoredError, ctx: TransitionContext): Change => {
+  const { now } = ctx
+  const record: RunRecord = {
+    f: 2,
+    id: runId,
+    workflowId: 'unknown',
+    workflowVersion: 'unknown',
+    status: 'failed',
+    input: null,
+    state: null,
+    error,
+    nonce: 'corrupt',
+    generation: 0,
+    createdAt: now,
+    updatedAt: now,
+    finishedAt: now,
+    expiresAt: now + ctx.retentionMs,
+    steps: 0,
+  }
+  return change(undefined, record, { at: record.expiresAt as number, kind: 'gc' })
+}
+
+/**
+ * The ops of a change applied by someone who read the record at `version` (not its owner): new
+ * data, the record (conditional), then the deletions.
+ */
+export const batchOf = (c: Change, encodedRecord: string, version: number, extra: WriteOp[] = []): WriteOp[] => [
+  ...c.put,
+  ...extra,
+  { op: 'set', key: keys.run(c.record.id), value: encodedRecord, ifVersion: version },
+  ...c.drop,
+]
+
+/**
+ * A signal to a run (a user signal, a cancel request, a child's result): the buffered signal and a
+ * blind write of the run's inbox marker (its version moves, so an owner about to suspend notices).
+ */
+export const signalOps = (runId: string, nonce: string, sentAt: number, seq: number, origin: string, encoded: string): WriteOp[] => [
+  { op: 'set', key: keys.signal(runId, nonce, sentAt, seq, origin), value: encoded },
+  { op: 'set', key: keys.inbox(runId), value: '' },
+]
