@@ -150,6 +150,7 @@ describe('smtp transport against a real smtp-server', () => {
   })
 
   // docs/packs/email.md: "After the last attempt, `execute` throws core's `ActionFailedError` whose `cause` is the last error."
+  // docs/packs/email.md: "Every attempt opens its own connection (no pool)."
   it('gives up after the retries on a lasting 452 and keeps the reply code in the cause', async () => {
     const { server, email } = await setup({ onRcptTo: () => reply(452, 'Mailbox full for now') })
     const err = await email.sendEmail.execute({ to: 'bob@example.com', subject: 'Hi', text: 'x' }).catch((e) => e)
