@@ -1,6 +1,7 @@
 import { action, InvalidArgumentError } from '@do-sdk/core'
 import { describe, expect, it } from 'vitest'
 import { type HttpActionsOptions, httpActions } from '../src/index.js'
+import { resolveOptions } from '../src/options.js'
 
 const invalid = (options: unknown, option: string, message: RegExp) => {
   const attempt = () => httpActions(options as HttpActionsOptions)
@@ -83,5 +84,26 @@ describe('httpActions options', () => {
     expect(described.outputSchema).toMatchObject({ type: 'object' })
     expect(described.retry).toMatchObject({ retries: 3, minTimeout: 1000 })
     expect(httpActions({ retry: false }).get.retry.retries).toBe(0)
+  })
+
+  // docs/packs/http.md: "| `timeouts.connect`   | `10_000`"
+  it('resolves the documented defaults', () => {
+    expect(resolveOptions({})).toEqual({
+      namespace: 'http',
+      baseUrl: undefined,
+      headers: {},
+      auth: undefined,
+      connectTimeoutMs: 10_000,
+      headersTimeoutMs: 30_000,
+      bodyTimeoutMs: 30_000,
+      totalTimeoutMs: 60_000,
+      maxRedirects: 5,
+      maxResponseBytes: 10 * 1024 * 1024,
+      retry: undefined,
+      allow: [],
+      idempotencyHeader: 'idempotency-key',
+      sendIdempotencyKey: false,
+    })
+    expect(resolveOptions({ timeouts: { connect: '2s', total: 500 } })).toMatchObject({ connectTimeoutMs: 2000, totalTimeoutMs: 500 })
   })
 })

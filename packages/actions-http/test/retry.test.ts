@@ -1,4 +1,5 @@
-import { ActionFailedError, NonRetryableError, RetryAfterError, SizeLimitError, TimeoutError } from '@do-sdk/core'
+import { ActionFailedError, memoryStore, NonRetryableError, RetryAfterError, SizeLimitError, TimeoutError, workflow } from '@do-sdk/core'
+import { createTestEngine, virtualClock } from '@do-sdk/core/testing'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { HttpStatusError, httpActions, httpStatusOf, parseRetryAfter } from '../src/index.js'
 import { json, startServer, type TestServer } from './server.js'
@@ -150,6 +151,33 @@ describe('Retry-After', () => {
     expect(parseRetryAfter('soon', now)).toBeUndefined()
     expect(parseRetryAfter('-5', now)).toBeUndefined()
     expect(parseRetryAfter(undefined, now)).toBeUndefined()
+  })
+})
+
+describe('Retry-After in a workflow', () => {
+  // docs/packs/http.md: "The engine waits a short one in process and turns a long one (`Retry-After: 3600`) into a durable timer, so a rate-limited run survives a restart instead of holding a process."
+  it('a 429 with Retry-After: 3600 puts the run to sleep for an hour, across a restart', async () => {
+    const count = sequence([429], { 'retry-after': '3600' })
+    const http = make()
+    const wf = workflow.create({ id: 'rate-limited', run: async ({ step }) => (await step.run(http.get, { url: '/limited' })).body })
+    const clock = virtualClock()
+    const store = memoryStore({ now: clock.now })
+    const first = createTestEngine({ workflows: [wf], store, clock })
+    await first.start()
+    const run = await first.trigger(wf, undefined)
+    await first.settle()
+    expect(await first.getRun(run.id)).toMatchObject({ status: 'sleeping' })
+    expect((await first.getRun(run.id)).steps[0]).toMatchObject({ id: 'http.get#1', status: 'retrying', until: clock.now() + 3_600_000 })
+    expect(count()).toBe(1)
+    first.kill()
+    const second = createTestEngine({ workflows: [wf], store, clock })
+    await second.start()
+    await second.advance('59m')
+    expect(count()).toBe(1)
+    await second.advance('1m')
+    expect(count()).toBe(2)
+    expect(await second.getRun(run.id)).toMatchObject({ status: 'completed', output: { n: 2 } })
+    await second.stop()
   })
 })
 
