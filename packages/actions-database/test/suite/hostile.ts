@@ -84,6 +84,10 @@ export const hostileTests = (t: SuiteContext) => {
       }
       const { rows } = await t.db.select.execute({ table: 'big_ids', where: { label: 'big' } })
       expect(rows).toEqual([{ id: big, label: 'big' }])
+      await t.db.insert.execute({ table: 'big_ids', values: { id: 7, label: 'small' } })
+      // A small one is a number, except on PostgreSQL, whose driver gives every bigint as a string.
+      const small = await t.db.select.execute({ table: 'big_ids', columns: ['id'], where: { label: 'small' } })
+      expect(small.rows).toEqual([{ id: t.harness.dialect === 'postgres' ? '7' : 7 }])
     } finally {
       await t.harness.exec('DROP TABLE big_ids')
     }

@@ -88,5 +88,9 @@ export const outputTests = (t: SuiteContext) => {
     const updated = await t.db.query.execute({ sql: "/* hostile */ UPDATE users SET name = 'z' WHERE email = 'q@x'" })
     expect(updated).toStrictEqual({ rows: [], affected: 1 })
     expect(await t.db.query.execute({ sql: "DELETE FROM users WHERE email = 'nobody'" })).toStrictEqual({ rows: [], affected: 0 })
+    if (dialect() !== 'postgres') {
+      const replaced = await t.db.query.execute({ sql: "REPLACE INTO users (email, name) VALUES ('r@x', 'r')" })
+      expect(replaced).toStrictEqual({ rows: [], affected: 1, insertId: await idOf('r@x') })
+    }
   })
 }
