@@ -50,6 +50,7 @@ defineDatabaseSuite(
       }
     })
 
+    // docs/packs/database.md: "`connectionString` (`postgres://…`) **or** `pool` (pg `PoolConfig`: `host`, `port`, `user`, `password`, `database`, `ssl`, `max`, …); both are merged"
     // docs/packs/database.md: "`error` listener on the pool and on each client, so that a connection dropped by the server, idle or in use, does not crash the process"
     it('survives the server dropping its connections, idle or in use: a retryable error, then a fresh connection', async () => {
       const pack = databaseActions({ ...t.harness.options, pool: { application_name: 'do-sdk-drop-test', max: 2 } } as never)

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { NonRetryableError } from '@do-sdk/core'
@@ -132,6 +132,21 @@ defineDatabaseSuite({ dialect: 'sqlite', start }, (t) => {
       expect(await t.harness.exec('SELECT email FROM users')).toEqual([{ email: 'ro@x' }])
     } finally {
       await ro.close()
+    }
+  })
+
+  // docs/packs/database.md: "`path` (file, created when missing, or `:memory:`)"
+  it('creates a missing database file on the first query, and not before', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'do-sdk-sqlite-new-'))
+    const path = join(dir, 'new.db')
+    const fresh = databaseActions({ dialect: 'sqlite', path })
+    try {
+      expect(existsSync(path)).toBe(false)
+      await fresh.query.execute({ sql: 'CREATE TABLE t (id INTEGER)' })
+      expect(existsSync(path)).toBe(true)
+    } finally {
+      await fresh.close()
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, ValidationError } from '@do-sdk/core'
+import { InvalidArgumentError, NonRetryableError, ValidationError } from '@do-sdk/core'
 import { expect, it } from 'vitest'
 import { databaseActions } from '../../src/index.js'
 import { quoter, rejection, type SuiteContext } from './context.js'
@@ -168,5 +168,22 @@ export const hostileTests = (t: SuiteContext) => {
       expect((await rejection(t.db.select.execute({ table: 'users', where: { [name]: 1 } }))).message).toContain(name.slice(0, 5))
     }
     await xSurvives()
+  })
+
+  // docs/packs/database.md: "more fails with a `NonRetryableError` instead of truncating silently (step outputs are stored with the run; a raw write that returns more has still been applied)"
+  it('a raw write returning more than maxRows fails, and its rows are written all the same', async () => {
+    if (t.harness.dialect === 'mysql') return // no RETURNING
+    const small = databaseActions({ ...t.harness.options, maxRows: 1, retry: { retries: 2, minTimeout: 0 } })
+    try {
+      const err = await rejection(small.query.execute({ sql: "INSERT INTO users (email) VALUES ('m1@x'), ('m2@x') RETURNING email" }))
+      expect(err).toBeInstanceOf(NonRetryableError)
+      expect(err.message).toMatch(/more than maxRows \(1\)/)
+      expect(await users()).toEqual([
+        { email: 'm1@x', name: null },
+        { email: 'm2@x', name: null },
+      ])
+    } finally {
+      await small.close()
+    }
   })
 }
