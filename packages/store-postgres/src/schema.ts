@@ -9,6 +9,9 @@
 /** `"name"`, with `"` doubled. */
 export const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`
 
+/** Distinct keys of a call above which it locks the whole namespace instead of each key. */
+export const EXCLUSIVE_KEYS = 256
+
 /** One migration: applied once per schema, in version order, inside the migration transaction. */
 export interface Migration {
   version: number
@@ -23,8 +26,9 @@ export interface Migration {
  * version n, 3 delete), n, value and expiry.
  *
  * 1. Locks: a transaction-level advisory lock per distinct key, in sorted order (so two batches can
- *    never deadlock), under a shared lock on the namespace; a group with more than 256 distinct keys
- *    takes the namespace lock exclusively instead, so a huge batch never fills the lock table.
+ *    never deadlock), under a shared lock on the namespace; a group with more than
+ *    {@link EXCLUSIVE_KEYS} distinct keys (`p_exclusive`) takes the namespace lock exclusively
+ *    instead, so a huge batch never fills the lock table.
  *    Every write holds its key's lock, so a batch's check of an absent key holds until it commits:
  *    batches are serializable against each other, not only against writers of existing rows.
  * 2. Per segment (batches of one segment touch disjoint keys; segments apply in order, so a later
@@ -42,7 +46,8 @@ export interface Migration {
  */
 const batchFunction = (s: string) => `
 CREATE FUNCTION ${s}.do_batch_v1(
-  p_ns text, p_seg int[], p_batch int[], p_key text[], p_req bigint[], p_kind smallint[], p_n bigint[], p_val text[], p_exp float8[]
+  p_ns text, p_exclusive boolean, p_seg int[], p_batch int[], p_key text[], p_req bigint[], p_kind smallint[], p_n bigint[],
+  p_val text[], p_exp float8[]
 ) RETURNS text LANGUAGE plpgsql VOLATILE
 -- Plans inside are cached per session, often while the table is still tiny, where scanning a whole
 -- namespace looks as cheap as a key lookup; a cached scan then grows with the table. Key lookups only.
@@ -51,7 +56,6 @@ AS $fn$
 DECLARE
   v_now float8 := extract(epoch FROM clock_timestamp()) * 1000;
   v_seed bigint := hashtext(p_ns);
-  v_keys int;
   v_out bigint[] := '{}';
   v_part bigint[];
   v_segments int := coalesce(p_seg[array_length(p_seg, 1)], 0);
@@ -60,13 +64,15 @@ BEGIN
     RAISE EXCEPTION 'do-sdk: the store needs READ COMMITTED, this transaction is %', current_setting('transaction_isolation')
       USING ERRCODE = '0A000';
   END IF;
-  SELECT count(DISTINCT k) INTO v_keys FROM unnest(p_key) AS k;
-  IF v_keys > 256 THEN
+  IF p_exclusive THEN
     PERFORM pg_advisory_xact_lock(hashtextextended('do-sdk:ns:' || p_ns, 0));
   ELSE
-    PERFORM pg_advisory_xact_lock_shared(hashtextextended('do-sdk:ns:' || p_ns, 0));
-    PERFORM pg_advisory_xact_lock(l.h)
-      FROM (SELECT DISTINCT hashtextextended(k, v_seed) AS h FROM unnest(p_key) AS k ORDER BY 1) AS l;
+    -- One statement: the namespace (shared) first, then each key's lock in sorted order.
+    PERFORM CASE WHEN l.o = 0 THEN pg_advisory_xact_lock_shared(l.h) ELSE pg_advisory_xact_lock(l.h) END
+      FROM (SELECT 0 AS o, hashtextextended('do-sdk:ns:' || p_ns, 0) AS h
+            UNION
+            SELECT 1, hashtextextended(k, v_seed) FROM unnest(p_key) AS k
+            ORDER BY 1, 2) AS l;
   END IF;
   FOR seg IN 0..v_segments LOOP
     WITH r AS (
@@ -135,7 +141,7 @@ export const statements = (s: string) => {
       `SELECT count(*)::float8 AS n FROM ${table} WHERE ns = $1 AND key >= $2 AND ${live}`,
       `SELECT count(*)::float8 AS n FROM ${table} WHERE ns = $1 AND key >= $2 AND key < $3 AND ${live}`,
     ] as const,
-    batch: `SELECT ${s}.do_batch_v1($1, $2::int[], $3::int[], $4::text[], $5::bigint[], $6::smallint[], $7::bigint[], $8::text[], $9::float8[]) AS v`,
+    batch: `SELECT ${s}.do_batch_v1($1, $2, $3::int[], $4::int[], $5::text[], $6::bigint[], $7::smallint[], $8::bigint[], $9::text[], $10::float8[]) AS v`,
     now: 'SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now',
     notify: 'SELECT pg_notify($1, $2)',
     /** Deletes up to `$2` expired rows of the namespace; rows another transaction holds are left for the next round. */
