@@ -133,6 +133,22 @@ describe('auth', () => {
     expect(out.body).toEqual({ auth: null, key: null })
   })
 
+  // docs/packs/http.md: "Credentials are sent only to the origin of `baseUrl`"
+  it('is not sent to another origin reaching the same server (localhost for 127.0.0.1) or another port', async () => {
+    echoAuth()
+    const http = make({ allow: ['127.0.0.1', 'localhost'], auth: { type: 'bearer', token: TOKEN } })
+    const before = api.requests.length
+    await http.get.execute({ url: `http://localhost:${api.port}/me` })
+    await http.get.execute({ url: `${other.origin}/me` })
+    expect(api.requests.slice(before).map((r) => r.headers.authorization ?? null)).toEqual([null])
+    expect(other.requests.at(-1)?.headers.authorization).toBeUndefined()
+    // The same origin written differently (a URL normalizes its host) is the same origin.
+    for (const host of ['127.0.0.1', '0x7f.1', '2130706433']) {
+      await http.get.execute({ url: `HTTP://${host}:${api.port}/me` })
+      expect(api.requests.at(-1)?.headers.authorization, host).toBe(`Bearer ${TOKEN}`)
+    }
+  })
+
   // docs/packs/http.md: "without `baseUrl`: the origin of each request's first URL"
   it('without baseUrl, goes to the request’s own origin', async () => {
     const out = await make({ baseUrl: undefined, auth: { type: 'bearer', token: TOKEN } }).get.execute({ url: `${other.origin}/` })
