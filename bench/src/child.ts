@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 
 export const BENCH_DIR = join(dirname(fileURLToPath(import.meta.url)), '..')
 
-const DIST = ['core', 'store-sqlite', 'store-redis'].map((p) => join(BENCH_DIR, '..', 'packages', p, 'dist', 'index.js'))
+const DIST = ['core', 'store-sqlite', 'store-redis', 'store-postgres'].map((p) => join(BENCH_DIR, '..', 'packages', p, 'dist', 'index.js'))
 
 /**
  * Which do-sdk code the children run: the built packages (`dist/`, what users run; `pnpm bench`

@@ -1,6 +1,7 @@
 import type { SubjectFactory } from '../workload.js'
 import { doMemory, doRedis, doSqlite, doSqlite3 } from './do-sdk.js'
 import { bullmq, langgraphMemory, langgraphSqlite } from './peers.js'
+import { dbos, doPostgres, rawPg, tanstack } from './postgres.js'
 import { plain, rawRedis, rawRedisPipelined, rawSqlite, rawSqliteBatched } from './raw.js'
 
 export const SUBJECTS: Record<string, SubjectFactory> = {
@@ -16,4 +17,8 @@ export const SUBJECTS: Record<string, SubjectFactory> = {
   'raw-redis-pipelined': rawRedisPipelined,
   'do-redis': doRedis,
   bullmq,
+  'raw-postgres': rawPg,
+  'do-postgres': doPostgres,
+  'dbos-postgres': dbos,
+  'tanstack-postgres': tanstack,
 }

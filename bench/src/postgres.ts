@@ -1,0 +1,182 @@
+// `pnpm --filter @do-sdk/bench postgres`: the 3-step workload on PostgreSQL, in one run on one server
+// started here (initdb + pg_ctl from the Debian package, durable defaults: fsync and
+// synchronous_commit on): do-sdk's postgresStore against one INSERT per step (the raw speed of the
+// store underneath), DBOS Transact and TanStack Workflow's Drizzle/Postgres store. Every subject runs
+// in a fresh child process, one at a time, on a database of its own. Flags: --smoke (tiny sizes, for
+// CI), --reps=3, --only=do-postgres,raw-postgres, --json=<file>.
+import { readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type PostgresServer, startPostgres } from '../../packages/store-postgres/test/postgres-server.js'
+import type { CaseConfig, CaseResult } from './case.js'
+import { BENCH_DIR, runChild } from './child.js'
+import { int, sig, table, times, withSpread, yesNo } from './format.js'
+import { machineInfo } from './machine.js'
+import { median } from './measure.js'
+import type { Verdict } from './scale.js'
+
+/** The rows of the PostgreSQL table; ratios are taken against the subjects named. */
+export const PG_ROWS = [
+  { id: 'raw-postgres', label: 'raw: 3 INSERTs, pg, a transaction each', seqRuns: 1_000, seqVs: [], tputVs: [] },
+  {
+    id: 'do-postgres',
+    label: 'do-sdk, postgresStore',
+    seqRuns: 500,
+    seqVs: ['raw-postgres', 'dbos-postgres', 'tanstack-postgres'],
+    tputVs: ['raw-postgres', 'dbos-postgres', 'tanstack-postgres'],
+  },
+  { id: 'dbos-postgres', label: 'DBOS Transact, runStep × 3', seqRuns: 300, seqVs: ['raw-postgres'], tputVs: ['raw-postgres'] },
+  {
+    id: 'tanstack-postgres',
+    label: 'TanStack Workflow, Drizzle/Postgres store',
+    seqRuns: 200,
+    seqVs: ['raw-postgres'],
+    tputVs: ['raw-postgres'],
+  },
+] as const
+
+const SHORT: Record<string, string> = {
+  'raw-postgres': 'raw pg',
+  'do-postgres': 'do-sdk pg',
+  'dbos-postgres': 'DBOS',
+  'tanstack-postgres': 'TanStack',
+}
+
+const args = process.argv.slice(2)
+const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
+const smoke = args.includes('--smoke')
+const reps = Number(option('reps') ?? (smoke ? 1 : 3))
+const only = option('only')?.split(',').filter(Boolean)
+const log = (line: string) => process.stderr.write(`[bench:postgres] ${line}\n`)
+const print = (line = '') => process.stdout.write(`${line}\n`)
+const errorOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
+
+type Outcome = CaseResult | { error: string }
+const isOk = (x: Outcome | undefined): x is CaseResult => x !== undefined && !('error' in x)
+
+/** Commits (`xact_commit`) of a database so far. */
+const commitsOf = async (server: PostgresServer, database: string) =>
+  Number((await server.admin(`SELECT xact_commit FROM pg_stat_database WHERE datname = '${database}'`)).rows[0]?.xact_commit ?? 0)
+
+const versionOf = (name: string) => {
+  try {
+    return (JSON.parse(readFileSync(join(BENCH_DIR, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version
+  } catch {
+    return '?'
+  }
+}
+
+const main = async () => {
+  const started = Date.now()
+  const server = await startPostgres({ durable: true, settings: { max_connections: '200' } })
+  const settings = await server.admin(
+    "SELECT string_agg(name || '=' || setting, ', ') AS s FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method', 'shared_buffers')",
+  )
+  const results: Record<string, Outcome> = {}
+  const commits: Record<string, number> = {}
+  print(`# do-sdk on PostgreSQL${smoke ? ' (smoke: tiny sizes, the numbers mean nothing)' : ''}`)
+  print()
+  for (const line of machineInfo().slice(0, 2)) print(`- ${line}`)
+  print(
+    `- PostgreSQL ${server.version} (${settings.rows[0]?.s}), on 127.0.0.1, one server for every subject, a database each; pg ${versionOf('pg')}, pool of 10 connections per subject`,
+  )
+  print(
+    `- peers: @dbos-inc/dbos-sdk ${versionOf('@dbos-inc/dbos-sdk')}, @tanstack/workflow-core ${versionOf('@tanstack/workflow-core')} + workflow-runtime ${versionOf('@tanstack/workflow-runtime')} + workflow-store-drizzle-postgres ${versionOf('@tanstack/workflow-store-drizzle-postgres')}`,
+  )
+  print(
+    `- workload: a workflow of 3 sequential steps, each returning a small JSON object; medians of ${reps} repetitions (± half the spread)`,
+  )
+  print()
+  let failures = 0
+  try {
+    for (const row of PG_ROWS.filter((r) => !only || only.includes(r.id))) {
+      const t0 = Date.now()
+      try {
+        const database = row.id.replace(/-/g, '_')
+        process.env.DO_SDK_BENCH_PG_URL = await server.createDatabase(database) // inherited by the child
+        const config: CaseConfig = {
+          subject: row.id,
+          seqRuns: smoke ? 10 : row.seqRuns,
+          seqWarmup: smoke ? 3 : Math.ceil(row.seqRuns / 5),
+          tputRuns: smoke ? 100 : 2_000,
+          concurrency: 50,
+          reps,
+          parts: ['seq', 'tput'],
+        }
+        const before = await commitsOf(server, database)
+        results[row.id] = await runChild<CaseResult>('case.ts', config, { timeoutMs: 900_000 })
+        const warmTput = Math.min(config.tputRuns, Math.max(config.concurrency * 4, Math.floor(config.tputRuns / 4)))
+        const workflows = config.seqWarmup + warmTput + reps * (config.seqRuns + config.tputRuns)
+        await new Promise((r) => setTimeout(r, 1_000)) // backends flush their statistics when they exit
+        commits[row.id] = ((await commitsOf(server, database)) - before) / workflows
+      } catch (error) {
+        failures++
+        results[row.id] = { error: errorOf(error) }
+        log(`${row.id}: ${errorOf(error)}`)
+      }
+      log(`${row.id}: ${isOk(results[row.id]) ? 'done' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+    }
+  } finally {
+    await server.stop()
+  }
+
+  const seqOf = (id: string) => (isOk(results[id]) ? median((results[id] as CaseResult).seq) : Number.NaN)
+  const tputOf = (id: string) => (isOk(results[id]) ? median((results[id] as CaseResult).tput) : Number.NaN)
+  print('## Workload: 3 sequential steps, PostgreSQL')
+  print()
+  print(
+    table(
+      ['system', 'sequential ms / workflow', 'workflows / s (2,000 at c=50)', 'commits / workflow', 'latency ÷', 'throughput ÷'],
+      PG_ROWS.filter((r) => results[r.id]).map((r) => {
+        const c = results[r.id]
+        if (!isOk(c)) return [r.label, 'error', 'error', '', (c?.error ?? '').slice(0, 80), '']
+        const ratios = (vs: readonly string[], of: (id: string) => number) =>
+          vs
+            .filter((v) => results[v])
+            .map((v) => `${times(of(r.id) / of(v))} ${SHORT[v]}`)
+            .join('; ')
+        return [
+          r.label,
+          withSpread(c.seq, sig),
+          withSpread(c.tput, int),
+          sig(commits[r.id] ?? Number.NaN),
+          ratios(r.seqVs, seqOf),
+          ratios(r.tputVs, tputOf),
+        ]
+      }),
+    ),
+  )
+  print()
+  const verdicts: Verdict[] = []
+  const ratio = (target: string, a: string, b: string, kind: 'seq' | 'tput', limit: number) => {
+    if (!results[a] || !results[b]) return
+    const r = kind === 'seq' ? seqOf(a) / seqOf(b) : tputOf(a) / tputOf(b)
+    const met = Number.isFinite(r) ? (kind === 'seq' ? r <= limit : r >= limit) : undefined
+    verdicts.push({ target, measured: `${times(r)} (${SHORT[a]} / ${SHORT[b]})`, met })
+  }
+  ratio('PostgreSQL: sequential latency per workflow within 2× of raw 3 INSERTs', 'do-postgres', 'raw-postgres', 'seq', 2)
+  ratio('PostgreSQL: throughput at least 5× DBOS', 'do-postgres', 'dbos-postgres', 'tput', 5)
+  print("## The PostgreSQL store's targets (ratios measured in this run)")
+  print()
+  print(
+    table(
+      ['target', 'measured', 'result'],
+      verdicts.map((v) => [v.target, v.measured, yesNo(v.met)]),
+    ),
+  )
+  print()
+  const met = verdicts.filter((v) => v.met === true).length
+  print(`targets met: ${met} of ${verdicts.length}; ${yesNo(failures === 0)} without errors (${failures} failed)`)
+  const out = option('json') ?? join(tmpdir(), `do-sdk-bench-postgres-${started}.json`)
+  writeFileSync(out, JSON.stringify({ results, commitsPerWorkflow: commits, verdicts }, null, 2))
+  log(`results: ${out}; took ${((Date.now() - started) / 1000).toFixed(0)} s`)
+  return failures
+}
+
+main().then(
+  (failures) => process.exit(failures > 0 ? 1 : 0),
+  (error) => {
+    console.error(error)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,114 @@
+// The PostgreSQL subjects (src/postgres.ts runs them on a PostgreSQL it starts, durable settings):
+// the raw speed of one INSERT per step, do-sdk's postgresStore, and the two peers built on
+// PostgreSQL: DBOS Transact and TanStack Workflow's Drizzle/Postgres store. Each gets a database of
+// its own; the URL of the one to use comes in DO_SDK_BENCH_PG_URL (set by the parent per subject).
+import { createEngine, silentLogger } from '@do-sdk/core'
+import { postgresStore } from '@do-sdk/store-postgres'
+import pg from 'pg'
+import { type Subject, s1, s2, s3, threeSteps } from '../workload.js'
+
+/** Connections per pool, for every subject alike. */
+export const POOL_SIZE = 10
+
+export const pgUrl = (): string => {
+  const url = process.env.DO_SDK_BENCH_PG_URL
+  if (!url) throw new Error('this subject needs PostgreSQL (run it through src/postgres.ts, which starts one)')
+  return url
+}
+
+let runSeq = 0
+
+/** One INSERT per step on a pool, each its own (autocommit) transaction, awaited before the next step runs. */
+export const rawPg = async (): Promise<Subject> => {
+  const pool = new pg.Pool({ connectionString: pgUrl(), max: POOL_SIZE })
+  await pool.query('CREATE TABLE IF NOT EXISTS steps (run text NOT NULL, step int NOT NULL, value text NOT NULL, PRIMARY KEY (run, step))')
+  const insert = (run: string, step: number, value: unknown) =>
+    pool.query('INSERT INTO steps (run, step, value) VALUES ($1, $2, $3)', [run, step, JSON.stringify(value)])
+  return {
+    run: async () => {
+      const run = `r${++runSeq}`
+      const a = s1()
+      await insert(run, 1, a)
+      const b = s2()
+      await insert(run, 2, b)
+      const c = s3()
+      await insert(run, 3, c)
+      return { a, b, c }
+    },
+    close: () => pool.end(),
+  }
+}
+
+/** do-sdk on postgresStore (defaults: no prepared statements, group commit), one engine. */
+export const doPostgres = async (): Promise<Subject> => {
+  const store = postgresStore({ connectionString: pgUrl(), poolSize: POOL_SIZE }, { namespace: 'bench' })
+  const engine = createEngine({ store, workflows: [threeSteps], logger: silentLogger, concurrency: 100 })
+  await engine.start()
+  return {
+    run: async (i) => (await engine.trigger(threeSteps, { i })).result(),
+    close: async () => {
+      await engine.stop()
+      await store.close?.()
+    },
+  }
+}
+
+/**
+ * DBOS Transact: a registered workflow of three `DBOS.runStep` calls, called directly (it runs in
+ * this process and checkpoints each step to its system database before the next one).
+ */
+export const dbos = async (): Promise<Subject> => {
+  const { DBOS } = await import('@dbos-inc/dbos-sdk')
+  DBOS.setConfig({
+    name: 'do-sdk-bench',
+    systemDatabaseUrl: pgUrl(),
+    systemDatabasePoolSize: POOL_SIZE,
+    runAdminServer: false,
+    logLevel: 'error',
+  })
+  const wf = DBOS.registerWorkflow(
+    async (_i: number) => {
+      const a = await DBOS.runStep(async () => s1(), { name: 's1' })
+      const b = await DBOS.runStep(async () => s2(), { name: 's2' })
+      const c = await DBOS.runStep(async () => s3(), { name: 's3' })
+      return { a, b, c }
+    },
+    { name: 'three-steps' },
+  )
+  await DBOS.launch()
+  return { run: (i) => wf(i), close: () => DBOS.shutdown() }
+}
+
+/**
+ * TanStack Workflow (core 0.0.3, runtime 0.0.2, store-drizzle-postgres 0.0.5): `runtime.startRun`
+ * runs the workflow to its end, each `ctx.step` appended to the store's event log before the next.
+ * Each run gets its own lease owner (the default one lets concurrent starts of one run all proceed).
+ */
+export const tanstack = async (): Promise<Subject> => {
+  const { createWorkflow } = await import('@tanstack/workflow-core')
+  const { defineWorkflowRuntime } = await import('@tanstack/workflow-runtime')
+  const { createDrizzlePostgresWorkflowStore } = await import('@tanstack/workflow-store-drizzle-postgres')
+  const { drizzle } = await import('drizzle-orm/node-postgres')
+  const pool = new pg.Pool({ connectionString: pgUrl(), max: POOL_SIZE })
+  const store = createDrizzlePostgresWorkflowStore({ db: drizzle(pool) })
+  await store.ensureSchema()
+  const workflow = createWorkflow({ id: 'three-steps' }).handler(async (ctx) => {
+    const a = await ctx.step('s1', async () => s1())
+    const b = await ctx.step('s2', async () => s2())
+    const c = await ctx.step('s3', async () => s3())
+    return { a, b, c }
+  })
+  const runtime = defineWorkflowRuntime({
+    workflows: { 'three-steps': { load: async () => workflow } },
+    store,
+  })
+  return {
+    run: async (i) => {
+      const id = `run-${++runSeq}`
+      const result = await runtime.startRun({ workflowId: 'three-steps', runId: id, input: { i }, leaseOwner: `owner-${id}` })
+      if (result.kind !== 'completed') throw new Error(`TanStack run ${id} ended as ${result.kind}`)
+      return result.run?.output
+    },
+    close: () => pool.end(),
+  }
+}
