@@ -1,2 +1,2 @@
-export type { PostgresConnection, PostgresStoreOptions } from './options.js'
+export type { PgPool, PostgresConnection, PostgresStoreOptions } from './options.js'
 export { postgresStore } from './postgres-store.js'

@@ -1,5 +1,14 @@
 import { InvalidArgumentError } from '@do-sdk/core'
-import type { Pool } from 'pg'
+
+/**
+ * The parts of a node-postgres `Pool` the store uses. Any `pg.Pool` (pg 8) fits; declared here so
+ * that the store's types need neither `pg` nor `@types/pg`.
+ */
+export interface PgPool {
+  query(config: { text: string; values?: unknown[]; name?: string }): Promise<{ rows: any[]; rowCount?: number | null }>
+  connect(): Promise<{ query(text: string, values?: unknown[]): Promise<{ rows: any[] }>; release(error?: Error | boolean): void }>
+  end(): Promise<void>
+}
 
 /**
  * How to reach PostgreSQL: a connection string (the store opens a `pg.Pool` and closes it on
@@ -14,7 +23,7 @@ export type PostgresConnection =
     }
   | {
       /** A `pg.Pool` you own: the store uses it and never ends it. */
-      pool: Pool
+      pool: PgPool
     }
 
 /** Options of {@link postgresStore}. */
@@ -59,11 +68,11 @@ export interface ResolvedOptions {
 export const NAME = 'postgres'
 const bad = (message: string) => new InvalidArgumentError(`[do-sdk] [${NAME}] ${message}`)
 
-const isPool = (x: unknown): x is Pool =>
-  typeof x === 'object' && x !== null && typeof (x as Pool).query === 'function' && typeof (x as Pool).connect === 'function'
+const isPool = (x: unknown): x is PgPool =>
+  typeof x === 'object' && x !== null && typeof (x as PgPool).query === 'function' && typeof (x as PgPool).connect === 'function'
 
 /** Validates the connection argument: what the store must open, or the pool it was given. */
-export const checkConnection = (connection: PostgresConnection): { pool: Pool } | { connectionString: string; poolSize: number } => {
+export const checkConnection = (connection: PostgresConnection): { pool: PgPool } | { connectionString: string; poolSize: number } => {
   const c = connection as { connectionString?: unknown; pool?: unknown; poolSize?: unknown } | undefined
   if (c?.pool !== undefined) {
     if (!isPool(c.pool)) throw bad('Option "pool" must be a pg.Pool (new Pool(...) from "pg").')

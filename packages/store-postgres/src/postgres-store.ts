@@ -72,7 +72,7 @@ export const postgresStore = (connection: PostgresConnection, options: PostgresS
     throw new StoreError(`[do-sdk] [${NAME}] ${what} failed: ${reason}`, NAME, { cause: error })
   }
 
-  let pool: Pool | undefined = 'pool' in conn ? conn.pool : undefined
+  let pool: Pool | undefined = 'pool' in conn ? (conn.pool as unknown as Pool) : undefined
   let opening: Promise<Pool> | undefined
   let ready = false
   let closed = false
@@ -238,7 +238,7 @@ export const postgresStore = (connection: PostgresConnection, options: PostgresS
       opening = undefined
       await pending?.catch(() => undefined)
       if ('connectionString' in conn) await pool?.end().catch(() => {})
-      pool = 'pool' in conn ? conn.pool : undefined
+      pool = 'pool' in conn ? (conn.pool as unknown as Pool) : undefined
     },
   }
 }
