@@ -137,7 +137,7 @@ export class Execution implements StepHost {
       if (hooks.has('workflow:start'))
         hooks.emit('workflow:start', { ...base, input: this.record.input, ...(this.record.parent ? { parent: this.record.parent } : {}) })
     } else {
-      log.debug(`Run "${this.runId}" resumed (${this.cursor.nextSeq} journal entries)`)
+      log.debug(`Run "${this.runId}" resumed (${this.cursor.steps} steps journaled)`)
       if (hooks.has('workflow:resume'))
         hooks.emit('workflow:resume', { ...base, steps: this.cursor.nextSeq, atStep: this.record.currentStep })
     }
@@ -596,7 +596,9 @@ export class Execution implements StepHost {
       const now = this.now
       const payload = { status: how.status, output: how.output, error: how.error }
       const sig: SignalRecord = { name: childSignal(parent.stepId), payload, sentAt: now }
-      put.push(...signalOps(parent.runId, parent.nonce, now, 0, `c${this.record.nonce}`, this.deps.store.encode(sig, 'child result')))
+      // Unique per incarnation and generation: a retried child's new result is not taken for the consumed old one.
+      const origin = `c${this.record.nonce}g${this.record.generation}`
+      put.push(...signalOps(parent.runId, parent.nonce, now, 0, origin, this.deps.store.encode(sig, 'child result')))
     }
     const durable = this.apply(c, { put, drop, clearInbox: true })
     void this.writer.flush()

@@ -54,6 +54,11 @@ export class ReplayCursor {
     this.deliveries.sort((a, b) => a.seq - b.seq)
   }
 
+  /** How many steps the journal knows (an unfinished one counts). */
+  get steps(): number {
+    return this.latest.size
+  }
+
   /** Journal entries still to hand over. */
   get replaying(): boolean {
     return this.next < this.deliveries.length

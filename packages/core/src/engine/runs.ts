@@ -83,13 +83,22 @@ export class Runs {
    * @throws RunNotFoundError when no such run exists
    */
   async signal(runId: string, name: string, payload: unknown): Promise<{ stored: boolean; record: RunRecord }> {
-    const { record } = await this.mustRead(runId)
-    if (TERMINAL.has(record.status)) return { stored: false, record }
-    const now = this.clock.now()
-    const sig: SignalRecord = { name, payload: this.store.scrub(payload), sentAt: now }
-    const encoded = this.store.encode(sig, `payload of signal "${name}"`)
-    const res = await this.store.batch(signalOps(runId, record.nonce, now, ++this.signalSeq, this.ctxBase.engineId, encoded))
-    return { stored: res.ok, record }
+    for (;;) {
+      const { record, version } = await this.mustRead(runId)
+      if (TERMINAL.has(record.status)) return { stored: false, record }
+      const now = this.clock.now()
+      const sig: SignalRecord = { name, payload: this.store.scrub(payload), sentAt: now }
+      const encoded = this.store.encode(sig, `payload of signal "${name}"`)
+      // The origin makes the key unique even when two sends share a time and a counter (a restarted process).
+      const origin = `${this.ctxBase.engineId}.${this.random.uuid().slice(0, 8)}`
+      // Fenced by the record's version: a run that ended since it was read is read again (and refused),
+      // so `true` always means the run had not finished when the signal was stored.
+      const res = await this.store.batch([
+        { op: 'check', key: keys.run(runId), ifVersion: version },
+        ...signalOps(runId, record.nonce, now, ++this.signalSeq, origin, encoded),
+      ])
+      if (res.ok) return { stored: true, record }
+    }
   }
 
   /** The child runs an `invoke` step of this run started. */
