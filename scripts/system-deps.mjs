@@ -5,6 +5,7 @@ import { execSync } from 'node:child_process'
 const needed = [
   { bin: 'redis-server', pkg: 'redis-server' },
   { bin: 'pg_ctlcluster', pkg: 'postgresql' },
+  { bin: 'pgbouncer', pkg: 'pgbouncer' },
   { bin: 'mariadb-install-db', pkg: 'mariadb-server' },
 ]
 
