@@ -101,7 +101,7 @@ export const postgresStore = (connection: PostgresConnection, options: PostgresS
           )
       }
       ready = true
-      if (o.sweepIntervalMs > 0) sweeper = startSweeper(o.sweepIntervalMs, o.sweepBatchSize, sweep)
+      if (o.sweepIntervalMs > 0 && !closed) sweeper = startSweeper(o.sweepIntervalMs, o.sweepBatchSize, sweep)
       return p
     })().catch((error) => {
       opening = undefined // the next call tries again (the server may come back)
@@ -136,16 +136,21 @@ export const postgresStore = (connection: PostgresConnection, options: PostgresS
     maxInFlight: 'pool' in conn ? Math.max(1, Number((conn.pool as { options?: { max?: number } }).options?.max ?? 10)) : conn.poolSize,
     maxRows: MAX_ROWS,
     send: async (rows) => {
-      const p = ready && !closed && pool ? pool : await open()
+      // Batches accepted before close() still go out: close() ends the pool only once they are done.
+      const p = ready && pool ? pool : await open()
       const config: QueryConfig = {
         text: sql.batch,
         values: [ns, exclusive(rows.key), rows.seg, rows.batch, rows.key, rows.req, rows.kind, rows.n, rows.val, rows.exp],
       }
       if (o.preparedStatements) config.name = statementName(sql.batch)
       const res = await p.query(config)
-      return String(res.rows[0]?.v ?? '')
+      const found = String(res.rows[0]?.v ?? '')
         .split(',')
         .map(Number)
+      if (found.length !== rows.key.length || found.some((v) => !Number.isInteger(v))) {
+        throw new StoreError(`[do-sdk] [${NAME}] The batch function answered ${found.length} versions for ${rows.key.length} keys.`, NAME)
+      }
+      return found
     },
   })
 

@@ -198,6 +198,18 @@ describe.skipIf(!server)('postgresStore', () => {
       await pool.end()
     })
 
+    it('close() lets the batches it was given commit first, then refuses new ones', async () => {
+      const store = postgresStore({ connectionString: s.connectionString }, { namespace: ns() })
+      await store.get('warm-up')
+      const pending = Array.from({ length: 20 }, (_, i) => store.batch([{ op: 'set', key: `k${i}`, value: 'v' }]))
+      await store.close?.()
+      expect(await Promise.all(pending)).toEqual(pending.map(() => ({ ok: true, versions: [1] })))
+      await expect(store.batch([{ op: 'set', key: 'late', value: 'v' }])).rejects.toThrow(/The store is closed/)
+      const again = postgresStore({ connectionString: s.connectionString }, { namespace: `t${seq}` })
+      expect(await again.count?.('k')).toBe(20)
+      await again.close?.()
+    })
+
     it('a store opened on a connection string ends its own pool on close', async () => {
       const store = postgresStore({ connectionString: s.connectionString, poolSize: 2 }, { namespace: ns() })
       await store.batch([{ op: 'set', key: 'k', value: 'v' }])
