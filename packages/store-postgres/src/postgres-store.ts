@@ -65,6 +65,7 @@ export const postgresStore = (connection: PostgresConnection, options: PostgresS
   const channel = `do_sdk_${hash(o.schema, o.namespace).slice(0, 32)}`
   const statementName = (text: string) => `do_sdk_${hash(text).slice(0, 20)}`
   const names = new Map<string, string>()
+  const batchName = o.preparedStatements ? statementName(sql.batch) : undefined
 
   const fail = (what: string, error: unknown): never => {
     if (DoSdkError.isInstance(error)) throw error
@@ -142,7 +143,7 @@ export const postgresStore = (connection: PostgresConnection, options: PostgresS
         text: sql.batch,
         values: [ns, exclusive(rows.key), rows.seg, rows.batch, rows.key, rows.req, rows.kind, rows.n, rows.val, rows.exp],
       }
-      if (o.preparedStatements) config.name = statementName(sql.batch)
+      if (batchName) config.name = batchName
       const res = await p.query(config)
       const found = String(res.rows[0]?.v ?? '')
         .split(',')
