@@ -55,11 +55,19 @@ if (status !== 0 && failed === 0) failed = 1
 
 // After vitest, so that a failure here (an npm install, a tarball) leaves the unit results readable.
 // Skipped when vitest got a filter (`pnpm test packages/core`): a partial run, and the check takes minutes.
-if (process.argv.length > 2) {
+const filtered = process.argv.length > 2
+if (filtered) {
   console.log('\n[test] pack-check skipped (vitest filter given); run it with `node scripts/pack-check.mjs`')
 } else {
   console.log('\n[test] pack-check (packed tarballs in a fresh app)')
   if (run('node', ['scripts/pack-check.mjs', '--no-build']) === 0) passed++
+  else failed++
+}
+
+// The deterministic simulation of the engine (packages/core/sim): 2,000 seeds, counted as one test.
+if (!filtered) {
+  console.log('\n[test] sim (2,000 seeds of the engine under faults; `pnpm sim --seed N --verbose` replays one)')
+  if (run('node', ['--import', './packages/core/sim/register.mjs', 'packages/core/sim/run.ts', '--seeds', '2000']) === 0) passed++
   else failed++
 }
 

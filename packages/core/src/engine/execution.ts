@@ -431,9 +431,9 @@ export class Execution implements StepHost {
 
   // --- Signals ------------------------------------------------------------------------------------
 
-  /** A signal reached this run while it executes here: read the inbox again. */
+  /** A signal reached this run while it executes here: read the inbox again (a failed read is tried at the next commit, which the new marker refuses). */
   signalled(): void {
-    void this.reloadInbox()
+    this.reloadInbox().catch(() => {})
   }
 
   /** Reads the inbox marker's version, then the buffered signals (in that order, so a signal sent in between moves the marker past what we hold). */
@@ -650,10 +650,14 @@ export class Execution implements StepHost {
     return this.outcome
   }
 
-  /** The lease ran out without a renewal (the store is unreachable, or this process was paused): stop before another engine takes the run. */
-  leaseExpired(): boolean {
+  /**
+   * The lease is about to run out without a renewal (the store is slow or unreachable, or this
+   * process was paused): stop, aborting the steps in flight, before another engine may take the run.
+   * `marginMs` is how often this is asked (the renewal period), so the last ask comes before expiry.
+   */
+  leaseExpired(marginMs = 0): boolean {
     if (this.phase === 'closed' || this.record.leaseUntil === undefined) return false
-    if (this.now < this.record.leaseUntil) return false
+    if (this.now < this.record.leaseUntil - marginMs) return false
     this.abandon(new LeaseLostError(`Run "${this.runId}": the lease ran out before it could be renewed (lease lost)`, this.runId))
     return true
   }

@@ -10,8 +10,8 @@ export interface LocalRun {
   readonly record: RunRecord
   /** Renews the lease; resolves once durable. */
   renew(): Promise<void>
-  /** True (and the execution stops) when the lease ran out without a renewal. */
-  leaseExpired(): boolean
+  /** True (and the execution stops) when the lease is within `marginMs` of running out without a renewal. */
+  leaseExpired(marginMs: number): boolean
   /** A signal arrived for it. */
   signalled(): void
 }

@@ -224,7 +224,7 @@ export class Scheduler {
     this.cancelRenew = h.clock.setTimer(() => {
       const now = h.clock.now()
       for (const run of [...h.locals()]) {
-        if (run.leaseExpired()) continue
+        if (run.leaseExpired(every)) continue
         if ((run.record.leaseUntil ?? 0) - now < h.leaseMs - every) void run.renew()
       }
       h.upkeep()

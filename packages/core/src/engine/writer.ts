@@ -190,17 +190,9 @@ export class RunWriter {
   private async send(b: Batch): Promise<void> {
     for (let failures = 0; ; ) {
       if (this.stopped) return
-      let encoded: string | undefined
+      let again: boolean
       try {
-        encoded = b.record === undefined ? undefined : this.host.encodeRecord(b.record)
-      } catch (error) {
-        this.host.failed(error)
-        return
-      }
-      const { ops, recordAt } = this.ops(b, encoded)
-      let res: BatchResult
-      try {
-        res = await this.host.send(ops)
+        again = await this.attempt(b)
       } catch (error) {
         if (error instanceof SimulatedCrash || (DoSdkError.isInstance(error) && error.code !== 'ERR_STORE')) {
           this.host.failed(error)
@@ -214,34 +206,48 @@ export class RunWriter {
         await this.host.sleep(Math.min(5_000, 25 * 2 ** Math.min(failures, 8)))
         continue
       }
-      if (res.ok) {
-        if (encoded !== undefined) this.version = res.versions[recordAt] as number
-        if (b.clearInbox) this.inboxVersion = 0
-        this.inFlight--
-        this.open.delete(b)
-        b.resolve()
-        for (const fn of b.callbacks) fn()
-        return
-      }
-      if (this.stopped) return
-      if (res.conflictKey === keys.inbox(this.host.runId)) {
-        await this.host.reloadInbox()
-        if (b.suspension?.withdraw()) {
-          b.suspension = undefined
-          b.clearInbox = false
-          b.record = b.recordByOthers ? this.host.currentRecord() : undefined
-        }
-        continue
-      }
-      const child = [...b.children].find(([runId]) => keys.run(runId) === res.conflictKey)
-      if (child && (await this.host.childExists(child[0]))) {
-        const drop = new Set(child[1])
-        b.put = b.put.filter((op) => !drop.has(op))
-        b.children.delete(child[0])
-        continue
-      }
-      this.host.leaseLost()
-      return
+      if (!again) return
     }
+  }
+
+  /** Sends the batch once; true when it must be sent again (a signal came, a child existed). Store failures throw. */
+  private async attempt(b: Batch): Promise<boolean> {
+    let encoded: string | undefined
+    try {
+      encoded = b.record === undefined ? undefined : this.host.encodeRecord(b.record)
+    } catch (error) {
+      this.host.failed(error)
+      return false
+    }
+    const { ops, recordAt } = this.ops(b, encoded)
+    const res = await this.host.send(ops)
+    if (res.ok) {
+      if (encoded !== undefined) this.version = res.versions[recordAt] as number
+      if (b.clearInbox) this.inboxVersion = 0
+      this.inFlight--
+      this.open.delete(b)
+      b.resolve()
+      for (const fn of b.callbacks) fn()
+      return false
+    }
+    if (this.stopped) return false
+    if (res.conflictKey === keys.inbox(this.host.runId)) {
+      await this.host.reloadInbox()
+      if (b.suspension?.withdraw()) {
+        b.suspension = undefined
+        b.clearInbox = false
+        b.record = b.recordByOthers ? this.host.currentRecord() : undefined
+      }
+      return true
+    }
+    const child = [...b.children].find(([runId]) => keys.run(runId) === res.conflictKey)
+    if (child && (await this.host.childExists(child[0]))) {
+      const drop = new Set(child[1])
+      b.put = b.put.filter((op) => !drop.has(op))
+      b.children.delete(child[0])
+      return true
+    }
+    this.host.leaseLost()
+    return false
   }
 }

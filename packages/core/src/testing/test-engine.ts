@@ -33,6 +33,8 @@ export interface TestEngine extends Engine {
   advance(duration: Duration): Promise<void>
   /** Runs everything due now until no run is executing. */
   settle(): Promise<void>
+  /** One poll of the store for due work, now (without waiting for the runs it starts). */
+  tick(): Promise<void>
   /** Kills the engine at once, as a crash would: nothing more is written. */
   kill(): void
   /** True once the engine crashed through `crashBeforeCommit` (or `kill()`). */

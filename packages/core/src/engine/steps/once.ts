@@ -1,5 +1,5 @@
 import type { WriteOp } from '../../datastore/types.js'
-import { toError } from '../../errors.js'
+import { DoSdkError, toError } from '../../errors.js'
 import type { RunRecord, StepKind } from '../records.js'
 import { fromStoredError, toStoredError } from '../records.js'
 import { deferred } from '../step-promise.js'
@@ -18,6 +18,18 @@ export interface OnceOptions<T> {
   hash?: string
   /** Runs as the value reaches the code, on the first run (`replayed: false`) and on replay. */
   onValue?: (value: T, replayed: boolean, stepId: string) => void
+}
+
+/** Computes, trying again (with backoff, while the execution is live) when the store fails for a while: a read that failed is no result. */
+const computeWithRetries = async <T>(host: StepHost, compute: () => Promise<Computed<T>> | Computed<T>): Promise<Computed<T>> => {
+  for (let failures = 0; ; failures++) {
+    try {
+      return await compute()
+    } catch (error) {
+      if (!DoSdkError.hasCode(error, 'ERR_STORE') || !host.live) throw error
+      await host.sleep(Math.min(5_000, 25 * 2 ** Math.min(failures, 8)))
+    }
+  }
 }
 
 /**
@@ -46,9 +58,10 @@ export const onceStep = <T>(
       let out: Computed<T>
       let settled: { value: unknown; encoded: string }
       try {
-        out = await compute()
+        out = await computeWithRetries(host, compute)
         settled = host.settle(id, out.value)
       } catch (error) {
+        if (!host.live) return
         const stored = toStoredError(toError(error), false)
         host.deliver({ call, entry: { id, kind, status: 'failed', error: stored, h: options.hash }, error: fromStoredError(stored) })
         return
