@@ -102,7 +102,7 @@ export class SimBackend {
   }
 
   /** Runs a call through the faults: fail, apply and lose the answer, or answer late. */
-  private call<T>(caller: Caller, what: string, apply: () => Promise<T>, write: boolean, perfect: boolean): Promise<T> {
+  private call<T>(caller: Caller, what: string, apply: () => Promise<T>, write: boolean, perfect: boolean, detail = ''): Promise<T> {
     if (perfect) return apply()
     const f = this.faults
     if (this.prng.chance(f.fail)) {
@@ -110,7 +110,7 @@ export class SimBackend {
       return Promise.reject(new StoreError(`[sim] ${what} failed`, 'sim'))
     }
     if (write && this.prng.chance(f.ambiguous)) {
-      this.trace(`${caller.name} ${what}: applied, answer lost`)
+      this.trace(`${caller.name} ${what}: applied, answer lost${detail}`)
       return apply().then(() => {
         throw new StoreError(`[sim] ${what}: connection lost after the write`, 'sim')
       })
@@ -137,7 +137,8 @@ export class SimBackend {
       getMany: (keys) =>
         this.call(caller, `getMany ${keys.length}`, () => (inner.getMany as NonNullable<Datastore['getMany']>)(keys), false, perfect),
       list: (prefix, options) => this.call(caller, `list ${prefix}`, () => inner.list(prefix, options), false, perfect),
-      batch: (ops) => this.call(caller, `batch ${ops.length} ops`, () => this.applyBatch(ops, caller, perfect), true, perfect),
+      batch: (ops) =>
+        this.call(caller, `batch ${ops.length} ops`, () => this.applyBatch(ops, caller, perfect), true, perfect, ` (${ops.map((o) => `${o.op} ${o.key}`).join(', ')})`),
     }
   }
 }

@@ -138,6 +138,14 @@ export const simulate = async (options: SimOptions): Promise<SimResult> => {
       random: { uuid: () => ids.uuid() },
     })
     engines[i] = engine
+    if (options.trace) {
+      const name = caller.name
+      engine.hooks.on('workflow:suspend', (e) => trace(`${name} ${e.runId} suspends ${e.status} ${e.waitingFor?.join(',') ?? ''}`))
+      engine.hooks.on('workflow:resume', (e) => trace(`${name} ${e.runId} resumes`))
+      engine.hooks.on('workflow:start', (e) => trace(`${name} ${e.runId} starts`))
+      engine.hooks.on('signal:receive', (e) => trace(`${name} ${e.runId} receives ${e.name}`))
+      engine.hooks.on('error', (e) => trace(`${name} ${e.runId ?? ''} error ${e.error.message}`))
+    }
     try {
       await pump(engine.start())
       trace(`start ${caller.name}`)

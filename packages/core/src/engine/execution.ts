@@ -122,10 +122,9 @@ export class Execution implements StepHost {
         entries.map((e) => this.deps.store.decode<JournalEntry>(e, e.key)),
         this.record,
       )
-      for (const key of this.cursor.consumedSignals) this.inbox.consumed.add(key)
       // Consumed signals an interrupted batch left behind are deleted with the next batch.
-      const left = [...this.inbox.pending()].filter((s) => this.inbox.consumed.has(s.key))
-      if (left.length) this.writer.queue({ drop: left.map((s) => ({ op: 'delete', key: s.key })) })
+      const left = this.inbox.consumeAll(this.cursor.consumedSignals)
+      if (left.length) this.writer.queue({ drop: left.map((key) => ({ op: 'delete', key })) })
       for (const id of this.cursor.childIds.values()) this.children.add(id)
     }
     if (this.phase !== 'loading') return
@@ -480,6 +479,7 @@ export class Execution implements StepHost {
     const durable = this.apply(suspended(before, this.ctx(), wakeAt, waitingFor), {
       clearInbox: true,
       suspension: {
+        inboxVersion: this.writer.inboxVersion,
         // A signal came while the suspension was on its way: take it back and go on with the signal.
         withdraw: () => {
           if (this.phase !== 'suspending') return false

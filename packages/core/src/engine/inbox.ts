@@ -58,6 +58,16 @@ export class Inbox {
     for (const s of this.signals) if (!this.consumed.has(s.key)) yield s
   }
 
+  /** Marks the signals the journal says were consumed; returns those still stored (to delete). */
+  consumeAll(keys: Iterable<string>): string[] {
+    const stored: string[] = []
+    for (const key of keys) {
+      if (this.known.has(key) && this.signals.some((s) => s.key === key)) stored.push(key)
+      this.consume(key)
+    }
+    return stored
+  }
+
   /** Marks a signal consumed (its wait's journal entry records it). */
   consume(key: string): void {
     this.consumed.add(key)

@@ -23,7 +23,7 @@ export interface CommitPart {
    * (after the signals are reloaded) whether to take the suspension back: then its ops leave the
    * batch and the rest is sent, and the run goes on with the signal instead.
    */
-  suspension?: { withdraw(): boolean }
+  suspension?: { withdraw(): boolean; inboxVersion: number }
   /** Called, in queue order, once the part is durable. */
   onDurable?: () => void
 }
@@ -36,7 +36,7 @@ interface Batch {
   /** A part other than the suspension changed the record. */
   recordByOthers: boolean
   clearInbox: boolean
-  suspension?: { put: WriteOp[]; drop: WriteOp[]; withdraw(): boolean }
+  suspension?: { put: WriteOp[]; drop: WriteOp[]; withdraw(): boolean; inboxVersion: number }
   children: Map<string, WriteOp[]>
   callbacks: (() => void)[]
   done: Promise<void>
@@ -121,7 +121,7 @@ export class RunWriter {
     const b = this.pending
     if (part.child) b.children.set(part.child.runId, part.child.ops)
     if (part.journal) b.journal.push(part.journal)
-    if (part.suspension) b.suspension = { put: part.put ?? [], drop: part.drop ?? [], withdraw: part.suspension.withdraw }
+    if (part.suspension) b.suspension = { put: part.put ?? [], drop: part.drop ?? [], ...part.suspension }
     else {
       if (part.put) for (const op of part.put) b.put.push(op)
       if (part.drop) for (const op of part.drop) b.drop.push(op)
@@ -173,7 +173,10 @@ export class RunWriter {
   private ops(b: Batch, encodedRecord: string | undefined): { ops: WriteOp[]; recordAt: number } {
     const runKey = keys.run(this.host.runId)
     const inboxKey = keys.inbox(this.host.runId)
-    const ops: WriteOp[] = [{ op: 'check', key: inboxKey, ifVersion: this.inboxVersion }]
+    // A suspension is fenced by the inbox as it was when the run decided to suspend: a signal read
+    // since (its version already ours) must still take the suspension back.
+    const inboxVersion = b.suspension ? b.suspension.inboxVersion : this.inboxVersion
+    const ops: WriteOp[] = [{ op: 'check', key: inboxKey, ifVersion: inboxVersion }]
     if (encodedRecord === undefined) ops.push({ op: 'check', key: runKey, ifVersion: this.version })
     for (const op of b.put) ops.push(op)
     if (b.suspension) for (const op of b.suspension.put) ops.push(op)
@@ -183,7 +186,7 @@ export class RunWriter {
     for (const op of b.drop) ops.push(op)
     if (b.suspension) for (const op of b.suspension.drop) ops.push(op)
     // The marker goes last: a store that stops midway still shows unread signals to the scheduler.
-    if (b.clearInbox && this.inboxVersion > 0) ops.push({ op: 'delete', key: inboxKey })
+    if (b.clearInbox && inboxVersion > 0) ops.push({ op: 'delete', key: inboxKey })
     return { ops, recordAt }
   }
 
