@@ -55,6 +55,8 @@ export class Execution implements StepHost {
   private reloading: Promise<void> | undefined
   private outcome: ExecutionOutcome | undefined
   private retired = false
+  /** The lease as the store holds it (the record's own field runs ahead while a renewal is on its way). */
+  private leaseUntil: number
   state: Record<string, unknown> = {}
 
   constructor(
@@ -64,6 +66,7 @@ export class Execution implements StepHost {
     version: number,
   ) {
     this.runId = record.id
+    this.leaseUntil = record.leaseUntil ?? Number.POSITIVE_INFINITY
     this.cursor = new ReplayCursor([], record)
     this.writer = new RunWriter(
       {
@@ -74,7 +77,7 @@ export class Execution implements StepHost {
           this.abandon(new LeaseLostError(`Run "${this.runId}": commit refused, another engine owns the run now (lease lost)`, this.runId)),
         reloadInbox: () => this.reloadInbox(),
         childExists: (childId) => this.childExists(childId),
-        canRetry: () => this.phase !== 'closed' && this.now < (this.record.leaseUntil ?? Number.POSITIVE_INFINITY),
+        canRetry: () => this.phase !== 'closed' && this.now < this.leaseUntil,
         failed: (error) => this.abandon(error),
         sleep: (ms) => this.sleep(ms),
         send: (ops) => deps.store.batch(ops),
@@ -367,14 +370,17 @@ export class Execution implements StepHost {
    * refused and this execution ends, so a step another process committed is never started again.
    */
   private ensureLease(): Promise<void> | undefined {
-    if (this.now < (this.record.leaseUntil ?? 0) - this.deps.leaseMs / 4) return undefined
+    if (this.now < this.leaseUntil - this.deps.leaseMs / 4) return undefined
     return this.renew()
   }
 
   /** Extends the lease (and moves the takeover timer with it); resolves once durable. */
   renew(): Promise<void> {
     if (this.phase !== 'live' && this.phase !== 'replaying') return Promise.resolve()
-    this.apply(renewed(this.record, this.ctx()))
+    const c = renewed(this.record, this.ctx())
+    const until = c.record.leaseUntil as number
+    // The lease counts from when the renewal is durable: until then, others still see the old one.
+    this.apply(c, { onDurable: () => (this.leaseUntil = Math.max(this.leaseUntil, until)) })
     return this.writer.flush()
   }
 
@@ -656,8 +662,8 @@ export class Execution implements StepHost {
    * `marginMs` is how often this is asked (the renewal period), so the last ask comes before expiry.
    */
   leaseExpired(marginMs = 0): boolean {
-    if (this.phase === 'closed' || this.record.leaseUntil === undefined) return false
-    if (this.now < this.record.leaseUntil - marginMs) return false
+    if (this.phase === 'closed') return false
+    if (this.now < this.leaseUntil - marginMs) return false
     this.abandon(new LeaseLostError(`Run "${this.runId}": the lease ran out before it could be renewed (lease lost)`, this.runId))
     return true
   }
