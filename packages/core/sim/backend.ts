@@ -138,7 +138,14 @@ export class SimBackend {
         this.call(caller, `getMany ${keys.length}`, () => (inner.getMany as NonNullable<Datastore['getMany']>)(keys), false, perfect),
       list: (prefix, options) => this.call(caller, `list ${prefix}`, () => inner.list(prefix, options), false, perfect),
       batch: (ops) =>
-        this.call(caller, `batch ${ops.length} ops`, () => this.applyBatch(ops, caller, perfect), true, perfect, ` (${ops.map((o) => `${o.op} ${o.key}`).join(', ')})`),
+        this.call(
+          caller,
+          `batch ${ops.length} ops`,
+          () => this.applyBatch(ops, caller, perfect),
+          true,
+          perfect,
+          ` (${ops.map((o) => `${o.op} ${o.key}`).join(', ')})`,
+        ),
     }
   }
 }

@@ -1,4 +1,6 @@
+import { keys } from './keys.js'
 import type { SignalRecord } from './records.js'
+import type { EngineStore } from './store.js'
 
 /** A buffered signal, by its key (whose order is the order it was sent in). */
 export interface Buffered {
@@ -48,9 +50,23 @@ export class Inbox {
     return leftovers
   }
 
-  /** The first cancel request, if one is buffered. */
-  cancelRequest(): Buffered | undefined {
-    return this.signals.find((s) => s.rec.name === CANCEL_SIGNAL && !this.consumed.has(s.key))
+  /**
+   * Reads the run's inbox marker, then its buffered signals, and adds them; resolves the marker's
+   * version. In that order: a signal sent in between moves the marker past the version held, so
+   * the next commit fenced on it is refused and the inbox is read again.
+   */
+  async read(store: EngineStore, runId: string, nonce: string): Promise<number> {
+    const marker = await store.get(keys.inbox(runId))
+    const items = await store.listAll(keys.signalPrefix(runId, nonce))
+    this.merge(items.map((i) => ({ key: i.key, rec: store.decode<SignalRecord>(i, i.key) })))
+    return marker?.version ?? 0
+  }
+
+  /** The first cancel request, if one is buffered: its reason and key. */
+  cancelRequest(): { reason: string; key: string } | undefined {
+    const s = this.signals.find((s) => s.rec.name === CANCEL_SIGNAL && !this.consumed.has(s.key))
+    if (!s) return undefined
+    return { reason: String((s.rec.payload as { reason?: string } | undefined)?.reason ?? 'cancelled'), key: s.key }
   }
 
   /** Unconsumed signals in send order. */

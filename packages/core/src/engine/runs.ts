@@ -104,7 +104,7 @@ export class Runs {
   /** The child runs an `invoke` step of this run started. */
   async childrenOf(record: RunRecord): Promise<string[]> {
     const ids = new Set<string>()
-    for (const e of await this.listAll(keys.journalPrefix(record.id, record.nonce))) {
+    for (const e of await this.store.listAll(keys.journalPrefix(record.id, record.nonce))) {
       const entry = this.store.decode<JournalEntry>(e, e.key)
       if (entry.childId) ids.add(entry.childId)
     }
@@ -233,16 +233,6 @@ export class Runs {
     if (!raw) return
     const c = corruptReplacement(runId, toStoredError(err, false), this.ctx())
     await this.apply(c, raw.version, [{ op: 'delete', key: entry.key }])
-  }
-
-  private async listAll(prefix: string) {
-    const out: ListedEntry[] = []
-    for (let after: string | undefined; ; ) {
-      const page = await this.store.list(prefix, { after, limit: PAGE })
-      out.push(...page)
-      if (page.length < PAGE) return out
-      after = page[page.length - 1]?.key
-    }
   }
 
   /** A fresh nonce for a new incarnation of a run id. */

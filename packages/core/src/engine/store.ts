@@ -1,6 +1,7 @@
 import type { BatchResult, Datastore, ListedEntry, ListOptions, StoredEntry, WriteOp } from '../datastore/types.js'
 import { CorruptRecordError, DoSdkError, StoreError, toError } from '../errors.js'
-import type { Serializer } from '../serializer.js'
+import { jsonSerializer, type Serializer } from '../serializer.js'
+import { compact, type JournalEntry } from './records.js'
 
 /** Thrown into everything once a test engine "crashes": nothing more reaches the store. */
 export class SimulatedCrash extends Error {
@@ -74,6 +75,33 @@ export class EngineStore {
 
   batch(ops: WriteOp[]): Promise<BatchResult> {
     return this.guarded('batch', () => this.ds.batch(ops))
+  }
+
+  /** Every entry under a prefix, a page at a time (a long journal never comes in one call). */
+  async listAll(prefix: string, page = 1_000): Promise<ListedEntry[]> {
+    const out: ListedEntry[] = []
+    for (let after: string | undefined; ; ) {
+      const got = await this.list(prefix, { after, limit: page })
+      out.push(...got)
+      if (got.length < page) return out
+      after = got[got.length - 1]?.key
+    }
+  }
+
+  /**
+   * Encodes a journal entry. With the default serializer every field but `value` is plain JSON; an
+   * already encoded value (the step's result, see `Execution.settle`) is spliced in, not encoded again.
+   */
+  encodeEntry(entry: JournalEntry, encodedValue: string | undefined): string {
+    if (this.serializer === jsonSerializer) {
+      const plain = compact(entry)
+      if (encodedValue !== undefined) {
+        const { value: _value, ...rest } = plain
+        return `${JSON.stringify(rest).slice(0, -1)},"value":${encodedValue}}`
+      }
+      if (entry.value === undefined) return JSON.stringify(plain)
+    }
+    return this.encode(compact(entry), `step "${entry.id}"`)
   }
 
   encode(value: unknown, what: string): string {
