@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js'
 import type { Plugin } from '../plugin.js'
 import type { RedactRule } from '../redact.js'
 import type { Serializer } from '../serializer.js'
-import type { Workflow, WorkflowInput, WorkflowOutput } from '../workflow.js'
+import type { SignalName, SignalPayload, Workflow, WorkflowInput, WorkflowOutput, WorkflowState } from '../workflow.js'
 import type { Clock } from './clock.js'
 import type { Limits } from './execution-deps.js'
 import type { RunStatus, StepKind } from './records.js'
@@ -71,14 +71,28 @@ export interface TriggerOptions {
   id?: string
 }
 
-/** A handle on a run. */
-export interface RunHandle<TOutput = unknown> {
+/**
+ * A handle on a run. `W` is the run's workflow when the handle knows it (from `engine.trigger`,
+ * `engine.handle(runId, workflow)` or `engine.retry(runId, workflow)`): `engine.signal(handle, …)`
+ * then checks the signal's name and payload against the workflow's declared `signals`.
+ */
+export interface RunHandle<TOutput = unknown, W extends Workflow = Workflow> {
   id: string
   workflowId: string
   /** Resolves with the output when the run completes; rejects with RunFailedError / CancelledError. */
   result(): Promise<TOutput>
   status(): Promise<RunStatus>
+  /** Phantom field carrying the workflow type (never set at run time). */
+  readonly __workflow?: W
 }
+
+/** A run of workflow `W`, as `engine.getRun(runId, workflow)` returns it: output, state and input typed. */
+export type RunInfoOf<W> = RunInfo<WorkflowOutput<W>, WorkflowState<W>, WorkflowInput<W>>
+
+/** The payload argument of `engine.signal` for signal `N` of `W`: required unless the schema accepts `undefined`. */
+export type SignalPayloadArg<W, N extends string> = undefined extends SignalPayload<W, N>
+  ? [payload?: SignalPayload<W, N>]
+  : [payload: SignalPayload<W, N>]
 
 /** Filter and page of `engine.listRuns`, newest first. */
 export interface ListRunsOptions {
@@ -123,15 +137,42 @@ export interface Engine {
   /** Stops claiming work, lets in-flight steps finish (up to `drainTimeout`), and lets its runs go for other engines. */
   stop(): Promise<void>
   /** Starts a run of `workflow`; with an existing `id`, returns that run instead (idempotent). */
-  trigger<W extends Workflow>(workflow: W, input: WorkflowInput<W>, options?: TriggerOptions): Promise<RunHandle<WorkflowOutput<W>>>
+  trigger<W extends Workflow>(workflow: W, input: WorkflowInput<W>, options?: TriggerOptions): Promise<RunHandle<WorkflowOutput<W>, W>>
   /**
    * Sends a signal to a run; it is kept until the run waits for it, and signals are delivered in
    * order. Resolves `true` when stored, `false` when the run has already finished (nothing is written).
+   *
+   * When the run's workflow declares `signals` (and is registered with this engine), the name must be
+   * one of them (else InvalidArgumentError) and the payload must pass its schema (else
+   * ValidationError naming the signal); either way nothing is written. Given a run id, the name and
+   * payload are checked at run time only: pass a handle to check them at compile time too.
    * @throws RunNotFoundError when no such run exists
    */
   signal(runId: string, name: string, payload?: unknown): Promise<boolean>
-  /** The run's record, steps and state. */
+  /**
+   * Sends a signal to the run of a handle (from `engine.trigger`, or `engine.handle(runId, workflow)`
+   * for a run id from elsewhere). With a workflow that declares `signals`, the name and the payload
+   * are checked at compile time against them, and at run time as with a run id.
+   * @example
+   * ```ts
+   * const run = await engine.trigger(onboarding, input)
+   * await engine.signal(run, 'email.clicked', { at: Date.now() })
+   * await engine.signal(engine.handle(runId, onboarding), 'email.clicked', { at: Date.now() })
+   * ```
+   * @throws RunNotFoundError when no such run exists
+   */
+  signal<W extends Workflow, N extends SignalName<W>>(run: RunHandle<any, W>, name: N, ...payload: SignalPayloadArg<W, N>): Promise<boolean>
+  /**
+   * The run's record, steps and state. Type arguments: the workflow (`getRun<typeof onboarding>(id)`,
+   * which types output, state and input), or the output and state types.
+   */
+  getRun<W extends Workflow = Workflow<unknown, unknown, unknown>>(runId: string): Promise<RunInfoOf<W>>
   getRun<TOutput = unknown, TState = unknown>(runId: string): Promise<RunInfo<TOutput, TState>>
+  /**
+   * The run's record, steps and state, typed by its workflow (output, state, input).
+   * @throws InvalidArgumentError when the run is not a run of `workflow`
+   */
+  getRun<W extends Workflow>(runId: string, workflow: W): Promise<RunInfoOf<W>>
   /** Runs, newest first, from the run indexes (`nextCursor` fetches the next page). */
   listRuns(options?: ListRunsOptions): Promise<{ runs: RunInfo[]; nextCursor?: string }>
   /** How many runs match, from the run indexes. */
@@ -144,8 +185,12 @@ export interface Engine {
   cancel(runId: string, reason?: string): Promise<void>
   /** Resumes a failed run from the step failure that ended it (a failed child run is retried with it). */
   retry(runId: string): Promise<RunHandle>
+  /** Same, with a handle typed by the run's workflow. */
+  retry<W extends Workflow>(runId: string, workflow: W): Promise<RunHandle<WorkflowOutput<W>, W>>
   /** A handle on an existing run. */
   handle<TOutput = unknown>(runId: string, workflowId: string): RunHandle<TOutput>
+  /** A handle on an existing run of `workflow`, typed by it (`result()`, and `engine.signal(handle, …)`). */
+  handle<W extends Workflow>(runId: string, workflow: W): RunHandle<WorkflowOutput<W>, W>
   /** Every action known to the engine, as JSON (id, description, JSON Schemas). */
   actions(): ActionDescription[]
 }

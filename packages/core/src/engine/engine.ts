@@ -11,14 +11,14 @@ import { consoleLogger, type Logger } from '../logger.js'
 import { redactor } from '../redact.js'
 import { jsonSerializer } from '../serializer.js'
 import { parseWith } from '../validation.js'
-import type { Workflow } from '../workflow.js'
+import { declaredSignal, type Workflow } from '../workflow.js'
 import { type Clock, offsetClock, systemClock } from './clock.js'
 import type { CountRunsOptions, Engine, EngineOptions, ListRunsOptions, RunHandle, TriggerOptions } from './engine-types.js'
 import { Execution } from './execution.js'
 import type { ExecutionDeps, ExecutionOutcome } from './execution-deps.js'
 import { keys } from './keys.js'
 import { releaseEngineLock, renewEngineLock, setupPlugins, takeEngineLock } from './lifecycle.js'
-import { countRuns, listRuns, settledOutcome, waitForChange } from './queries.js'
+import { awaitResult, countRuns, listRuns, resultWithoutEngine } from './queries.js'
 import { compact, type JournalEntry, type ParentRef, type RunRecord, TERMINAL } from './records.js'
 import { type RunInfo, toRunInfo } from './run-info.js'
 import { Runs } from './runs.js'
@@ -101,7 +101,7 @@ export class EngineImpl implements Engine, SchedulerHost {
       inlineRetryMs: toMs(options.inlineRetry ?? '1s', 'inlineRetry'),
       limits: { stepBytes: 1 << 20, stateBytes: 1 << 20, ...options.limits },
       beforeCommit: options.beforeCommit,
-      newChild: (child, input, childId, parent) => this.newRun(child, input, childId, parent, false).then((r) => r.ops),
+      newChild: (child, input, childId, parent) => this.runs.create(child, input, childId, parent, false).then((r) => r.ops),
       wake: () => {
         if (this.state === 'started') void this.scheduler.poll()
         this.notifyOthers('*')
@@ -187,7 +187,7 @@ export class EngineImpl implements Engine, SchedulerHost {
     return [...this.registeredActions.values()].map((a) => a.describe())
   }
 
-  async trigger<W extends Workflow>(wf: W, input: unknown, options: TriggerOptions = {}): Promise<RunHandle<any>> {
+  async trigger<W extends Workflow>(wf: W, input: unknown, options: TriggerOptions = {}): Promise<RunHandle<any, any>> {
     if (this.state === 'stopping' || this.state === 'stopped') throw new EngineStateError('engine.trigger() after stop()')
     if (this.state === 'new' && !this.multiProcess && !this.warnedEarlyTrigger) {
       this.warnedEarlyTrigger = true
@@ -207,7 +207,7 @@ export class EngineImpl implements Engine, SchedulerHost {
     const runHere = this.state === 'started' && this.hasRoom()
     if (runHere) this.reserved++
     try {
-      const { ops, record } = await this.newRun(definition, parsed, runId, undefined, runHere)
+      const { ops, record } = await this.runs.create(definition, parsed, runId, undefined, runHere)
       const res = await this.store.batch(ops)
       if (res.ok && runHere) {
         this.reserved--
@@ -220,23 +220,6 @@ export class EngineImpl implements Engine, SchedulerHost {
       if (runHere && !this.executions.has(runId)) this.reserved = Math.max(0, this.reserved - 1)
     }
     return this.handle(runId, wf.id)
-  }
-
-  /** The writes that create a run (its record only if absent: a trigger with an existing id changes nothing). */
-  private async newRun(wf: Workflow, input: unknown, runId: string, parent: ParentRef | undefined, runHere: boolean) {
-    const state = this.store.scrub(await parseWith(wf.stateSchema, wf.initialState(input) ?? {}, `initial state of workflow "${wf.id}"`))
-    const fields = {
-      id: runId,
-      workflowId: wf.id,
-      workflowVersion: wf.version,
-      input: this.store.scrub(input),
-      state,
-      nonce: this.runs.nonce(),
-      parent,
-    }
-    const c = created(fields, this.runs.ctx(), runHere)
-    const ops: WriteOp[] = batchOf(c, this.store.encode(compact(c.record), `run "${runId}"`), 0)
-    return { ops, record: c.record }
   }
 
   private execute(wf: Workflow, record: RunRecord, version: number, fresh: boolean) {
@@ -317,11 +300,19 @@ export class EngineImpl implements Engine, SchedulerHost {
 
   // --- Signals, cancel, retry ----------------------------------------------------------------------
 
-  async signal(runId: string, name: string, payload?: unknown): Promise<boolean> {
+  async signal(run: string | RunHandle<any, any>, name: string, payload?: unknown): Promise<boolean> {
+    const runId = assertId(typeof run === 'object' && run !== null ? run.id : run, 'run id')
     if (typeof name !== 'string' || name.length === 0 || name.length > 200)
       throw new InvalidArgumentError(`Invalid signal name ${JSON.stringify(name)}`)
     if (name.startsWith('$')) throw new InvalidArgumentError(`Signal names starting with "$" are reserved, got "${name}"`)
-    const { stored } = await this.runs.signal(assertId(runId, 'run id'), name, payload)
+    // Declared signals are checked against the definition the run started on, when this engine has it
+    // (an engine that only sends signals may not); the wait parses the payload again in any case.
+    const check = async (record: RunRecord) => {
+      const wf = this.workflows.get(record.workflowId)?.get(record.workflowVersion)
+      const schema = wf && declaredSignal(wf, name)
+      if (schema) await parseWith(schema, payload, `payload of signal "${name}" to run "${runId}"`)
+    }
+    const { stored } = await this.runs.signal(runId, name, payload, check)
     if (stored) this.signalled(runId)
     return stored
   }
@@ -368,7 +359,7 @@ export class EngineImpl implements Engine, SchedulerHost {
     }
   }
 
-  async retry(runId: string): Promise<RunHandle> {
+  async retry(runId: string, _workflow?: Workflow): Promise<RunHandle<any, any>> {
     const record = await this.runs.retry(assertId(runId, 'run id'), (childId) => this.retry(childId).then(() => {}))
     if (this.state === 'started') await this.scheduler.poll()
     this.notifyOthers('*')
@@ -377,13 +368,15 @@ export class EngineImpl implements Engine, SchedulerHost {
 
   // --- Reading runs --------------------------------------------------------------------------------
 
-  async getRun<TOutput = unknown, TState = unknown>(runId: string): Promise<RunInfo<TOutput, TState>> {
+  async getRun(runId: string, workflow?: Workflow): Promise<RunInfo<any, any, any>> {
     const { record } = await this.runs.mustRead(assertId(runId, 'run id'))
+    if (workflow !== undefined && record.workflowId !== workflow?.id)
+      throw new InvalidArgumentError(`Run "${runId}" is a run of workflow "${record.workflowId}", not of "${workflow?.id}"`)
     const items = await this.store.list(keys.journalPrefix(runId, record.nonce))
     return toRunInfo(
       record,
       items.map((i) => this.store.decode<JournalEntry>(i, i.key)),
-    ) as RunInfo<TOutput, TState>
+    )
   }
 
   listRuns(options: ListRunsOptions = {}): Promise<{ runs: RunInfo[]; nextCursor?: string }> {
@@ -394,37 +387,19 @@ export class EngineImpl implements Engine, SchedulerHost {
     return countRuns(this.store, options)
   }
 
-  handle<TOutput = unknown>(runId: string, workflowId: string): RunHandle<TOutput> {
+  handle(runId: string, workflow: string | Workflow): RunHandle<any, any> {
     return {
       id: runId,
-      workflowId,
-      result: () => this.result<TOutput>(runId),
+      workflowId: typeof workflow === 'string' ? workflow : workflow?.id,
+      result: () => this.result<any>(runId),
       status: async () => (await this.getRun(runId)).status,
     }
   }
 
-  private async result<T>(runId: string): Promise<T> {
-    assertId(runId, 'run id')
-    if (this.state !== 'started' && !this.multiProcess) {
-      const got = await this.runs.read(runId)
-      if (!got) throw new RunNotFoundError(runId)
-      if (TERMINAL.has(got.record.status)) return settledOutcome<T>(got.record)
-      throw new EngineStateError(
-        `run.result() of run "${runId}" while the engine is ${this.state}: nothing runs it on this single-process store, so it would never settle. Call engine.start() first.`,
-      )
-    }
+  private result<T>(runId: string): Promise<T> {
+    if (this.state !== 'started' && !this.multiProcess) return resultWithoutEngine<T>(this.runs, runId, this.state)
     const every = this.clock === systemClock || this.offset ? this.pollIntervalMs : 50
-    for (;;) {
-      // Ends seen in this process hand over the final record; ends elsewhere are seen by polling.
-      let record = this.executions.has(runId) ? await waitForChange(this.waiters, runId, every) : undefined
-      if (record === undefined) {
-        const got = await this.runs.read(runId)
-        if (!got) throw new RunNotFoundError(runId)
-        record = got.record
-        if (!TERMINAL.has(record.status)) record = (await waitForChange(this.waiters, runId, every)) ?? record
-      }
-      if (TERMINAL.has(record.status)) return settledOutcome<T>(record)
-    }
+    return awaitResult<T>(this.runs, this.waiters, runId, every, (id) => this.executions.has(id))
   }
 
   /** Polls the store for due work now and waits for that pass (the test engine uses it). */

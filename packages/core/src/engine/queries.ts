@@ -1,9 +1,10 @@
-import { CancelledError, InvalidArgumentError, RunFailedError } from '../errors.js'
+import { CancelledError, EngineStateError, InvalidArgumentError, RunFailedError } from '../errors.js'
+import { assertId } from '../ids.js'
 import type { CountRunsOptions, ListRunsOptions } from './engine-types.js'
 import { keys, MAX_TIME, runIdOfIndexKey, timeKey } from './keys.js'
-import type { RunRecord, RunStatus } from './records.js'
-import { fromStoredError } from './records.js'
+import { fromStoredError, type RunRecord, type RunStatus, TERMINAL } from './records.js'
 import { type RunInfo, toRunInfo } from './run-info.js'
+import type { Runs } from './runs.js'
 import type { EngineStore } from './store.js'
 
 const STATUSES: readonly RunStatus[] = ['pending', 'running', 'sleeping', 'waiting', 'completed', 'failed', 'cancelled']
@@ -108,6 +109,39 @@ export const settledOutcome = <T>(info: Pick<RunInfo, 'id' | 'status' | 'output'
   if (info.status === 'cancelled') throw new CancelledError(`Run "${info.id}" was cancelled: ${info.error?.message ?? ''}`)
   const cause = info.error ? fromStoredError(info.error) : undefined
   throw new RunFailedError(`Run "${info.id}" failed: ${info.error?.message ?? 'unknown error'}`, info.id, { cause })
+}
+
+/**
+ * `run.result()`: the run's output once it ends. Ends seen in this process hand over the final
+ * record at once; ends elsewhere are seen by reading the record every `everyMs`.
+ */
+export const awaitResult = async <T>(
+  runs: Runs,
+  waiters: Map<string, Set<(record?: RunRecord) => void>>,
+  runId: string,
+  everyMs: number,
+  executesHere: (runId: string) => boolean,
+): Promise<T> => {
+  assertId(runId, 'run id')
+  for (;;) {
+    // A run executing here has not ended (its execution leaves the engine as it ends): no read needed.
+    let record = executesHere(runId) ? await waitForChange(waiters, runId, everyMs) : undefined
+    if (record === undefined) {
+      const { record: read } = await runs.mustRead(runId)
+      record = read
+      if (!TERMINAL.has(record.status)) record = (await waitForChange(waiters, runId, everyMs)) ?? record
+    }
+    if (TERMINAL.has(record.status)) return settledOutcome<T>(record)
+  }
+}
+
+/** `run.result()` on a single-process engine that is not started: settled now, or a clear error (nothing would ever run it). */
+export const resultWithoutEngine = async <T>(runs: Runs, runId: string, state: string): Promise<T> => {
+  const { record } = await runs.mustRead(assertId(runId, 'run id'))
+  if (TERMINAL.has(record.status)) return settledOutcome<T>(record)
+  throw new EngineStateError(
+    `run.result() of run "${runId}" while the engine is ${state}: nothing runs it on this single-process store, so it would never settle. Call engine.start() first.`,
+  )
 }
 
 /** Waits until this process sees the run end, or `pollMs` passes (it may end in another process). */

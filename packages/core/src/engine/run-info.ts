@@ -19,12 +19,12 @@ export interface StepInfo {
 }
 
 /** A run, as `engine.getRun` returns it. */
-export interface RunInfo<TOutput = unknown, TState = unknown> {
+export interface RunInfo<TOutput = unknown, TState = unknown, TInput = unknown> {
   id: string
   workflowId: string
   version: string
   status: RunStatus
-  input: unknown
+  input: TInput
   state: TState
   output?: TOutput
   error?: StoredError

@@ -1,11 +1,13 @@
 import type { ListedEntry, WriteOp } from '../datastore/types.js'
 import { CorruptRecordError, DoSdkError, EngineStateError, RunNotFoundError } from '../errors.js'
 import type { Logger } from '../logger.js'
+import { parseWith } from '../validation.js'
+import type { Workflow } from '../workflow.js'
 import type { Clock } from './clock.js'
 import type { RandomSource } from './execution-deps.js'
 import { CANCEL_SIGNAL } from './inbox.js'
 import { keys } from './keys.js'
-import { compact, type JournalEntry, type RunRecord, type SignalRecord, TERMINAL, toStoredError } from './records.js'
+import { compact, type JournalEntry, type ParentRef, type RunRecord, type SignalRecord, TERMINAL, toStoredError } from './records.js'
 import type { EngineStore } from './store.js'
 import {
   batchOf,
@@ -13,6 +15,7 @@ import {
   cascaded,
   claimed,
   corruptReplacement,
+  created,
   deleting,
   ended,
   removedOps,
@@ -71,6 +74,26 @@ export class Runs {
     return { ok: true, version: res.versions[c.put.length + extra.length] as number }
   }
 
+  /**
+   * The writes that create a run: its record only if absent (a trigger with an existing id changes
+   * nothing), with its due and index entries. `runHere`: created running, leased to this engine.
+   */
+  async create(wf: Workflow, input: unknown, runId: string, parent: ParentRef | undefined, runHere: boolean) {
+    const state = this.store.scrub(await parseWith(wf.stateSchema, wf.initialState(input) ?? {}, `initial state of workflow "${wf.id}"`))
+    const fields = {
+      id: runId,
+      workflowId: wf.id,
+      workflowVersion: wf.version,
+      input: this.store.scrub(input),
+      state,
+      nonce: this.nonce(),
+      parent,
+    }
+    const c = created(fields, this.ctx(), runHere)
+    const ops: WriteOp[] = batchOf(c, this.store.encode(compact(c.record), `run "${runId}"`), 0)
+    return { ops, record: c.record }
+  }
+
   /** Claims a run for this engine; resolves the claimed record and its version, or undefined when another engine won. */
   async claim(record: RunRecord, version: number, foundDueKey?: string): Promise<ReadRun | undefined> {
     const c = claimed(record, this.ctx(), foundDueKey)
@@ -80,11 +103,18 @@ export class Runs {
 
   /**
    * Buffers a signal for a run. Resolves false when the run has finished (nothing is written).
+   * `check` sees the run's record first and may throw to refuse the signal (nothing is written).
    * @throws RunNotFoundError when no such run exists
    */
-  async signal(runId: string, name: string, payload: unknown): Promise<{ stored: boolean; record: RunRecord }> {
+  async signal(
+    runId: string,
+    name: string,
+    payload: unknown,
+    check?: (record: RunRecord) => Promise<void>,
+  ): Promise<{ stored: boolean; record: RunRecord }> {
     for (;;) {
       const { record, version } = await this.mustRead(runId)
+      await check?.(record)
       if (TERMINAL.has(record.status)) return { stored: false, record }
       const now = this.clock.now()
       const sig: SignalRecord = { name, payload: this.store.scrub(payload), sentAt: now }

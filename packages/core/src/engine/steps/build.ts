@@ -5,7 +5,7 @@ import { compose } from '../../hooks/registry.js'
 import { assertId } from '../../ids.js'
 import { DEFAULT_RETRY, resolveRetry } from '../../retry.js'
 import { parseWith } from '../../validation.js'
-import { type Step, type StepFnContext, type StepRunOptions, type Workflow, workflow as workflowApi } from '../../workflow.js'
+import { declaredSignal, type Step, type StepFnContext, type StepRunOptions, type Workflow, workflow as workflowApi } from '../../workflow.js'
 import { FnContext } from '../contexts.js'
 import { keys, MAX_TIME } from '../keys.js'
 import { deferred } from '../step-promise.js'
@@ -200,7 +200,9 @@ export const buildStep = (host: StepHost): Step<any> => {
         const id = host.nextStepId(options.id ?? `wait:${name}`)
         const timeoutMs = options.timeout === undefined ? undefined : toMs(options.timeout, `timeout of waitForEvent("${name}")`)
         if (timeoutMs !== undefined) checkTime(host.now + timeoutMs, `timeout of waitForEvent("${name}")`)
-        return waitStep(host, id, name, timeoutMs, options.schema as never) as Promise<any>
+        // A workflow that declares signals parses the payload with the declared schema (and waits for no other name).
+        const schema = declaredSignal(host.workflow, name) ?? options.schema
+        return waitStep(host, id, name, timeoutMs, schema as never) as Promise<any>
       } catch (error) {
         return rejected(error)
       }
