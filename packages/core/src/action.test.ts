@@ -18,6 +18,7 @@ describe('action.create', () => {
     expect(() => action.create({ id: 'bad id!', description: 'x', execute: () => 1 })).toThrowError(/Invalid action id "bad id!"/)
     expect(() => action.create({ id: '', description: 'x', execute: () => 1 })).toThrow(InvalidArgumentError)
     expect(() => action.create({ id: 'ok', description: '', execute: () => 1 })).toThrowError(/needs a description/)
+    // @ts-expect-error a malformed duration does not compile, and is refused at run time too
     expect(() => action.create({ id: 'ok', description: 'x', timeout: 'soon', execute: () => 1 })).toThrowError(
       /Invalid timeout of action "ok"/,
     )

@@ -41,8 +41,8 @@ export type {
   StoredEntry,
   WriteOp,
 } from './datastore/types.js'
-export type { Duration } from './duration.js'
-export { toMs } from './duration.js'
+export type { Duration, DurationUnit } from './duration.js'
+export { parseDuration, toMs } from './duration.js'
 export type { Clock } from './engine/clock.js'
 export { systemClock } from './engine/clock.js'
 export { createEngine, hookNames } from './engine/engine.js'

@@ -9,6 +9,47 @@ import type { RetryOptions } from './retry.js'
 type InputOf<S> = S extends ZodType ? z.output<S> : any
 type RawInputOf<S> = S extends ZodType ? z.input<S> : any
 type StateOf<S> = S extends ZodType ? z.output<S> : Record<string, any>
+/**
+ * A value any property of a state may hold. It names `string` so that, while `workflow.create` infers
+ * the state type, a string literal in `initialState` keeps its literal type (`'registered'`, not
+ * `string`) and then fits a `z.enum` of the schema; it equals `unknown` otherwise.
+ */
+type StateValue = string | {} | null | undefined
+/**
+ * The type `initialState` returns. Homomorphic over the state type, so that while the state type is
+ * still being inferred each property's contextual type is `ST[K]`, whose constraint includes
+ * `string`: TypeScript then keeps the literals of the returned object instead of widening them.
+ */
+type InitialState<ST> = { [K in keyof ST]: ST[K] }
+/** What `run` may return: the output schema's input type (the output is parsed with it), else anything. */
+type RunReturn<OS, R> = OS extends ZodType ? z.input<OS> : R
+
+/** The signals a workflow declares: signal name → zod schema of its payload. */
+export type SignalSchemas = Record<string, ZodType>
+
+/** True when `G` is a declared set of signals (not `undefined`, `any`, or an open record). */
+type Declared<G> = 0 extends 1 & G ? false : [G] extends [SignalSchemas] ? (string extends keyof G ? false : true) : false
+
+/** Options of `step.waitForEvent`. */
+export interface WaitForEventOptions {
+  /** Resolve `null` when no signal came within this long. @default wait forever */
+  timeout?: Duration
+  /** Step id to use instead of `wait:<name>` (give parallel waits for one name distinct ids). */
+  id?: string
+}
+
+/**
+ * `step.waitForEvent` of a workflow. With declared `signals`, only their names are accepted and the
+ * payload has the type of the declared schema (parsed with it); without, any name, and the payload
+ * is `unknown` unless `options.schema` parses it.
+ */
+export type WaitForEvent<G = undefined> =
+  Declared<G> extends true
+    ? <N extends keyof G & string>(
+        name: N,
+        options?: WaitForEventOptions,
+      ) => Promise<(G[N] extends ZodType ? z.output<G[N]> : never) | null>
+    : <T = unknown>(name: string, options?: WaitForEventOptions & { schema?: ZodType<T> }) => Promise<T | null>
 
 /** Options of `step.run`. */
 export interface StepRunOptions {
@@ -34,8 +75,11 @@ export interface StepStore {
   delete(key: string): Promise<boolean>
 }
 
-/** Everything with an effect or a non-deterministic value goes through `step`. */
-export interface Step<S = Record<string, any>> {
+/**
+ * Everything with an effect or a non-deterministic value goes through `step`. `S` is the state's
+ * type, `G` the workflow's declared signals (see {@link WorkflowConfig.signals}).
+ */
+export interface Step<S = Record<string, any>, G = undefined> {
   /** Runs an action as a durable step (retried, journaled, never re-run once committed). */
   run<A extends Action>(action: A, input: ActionInput<A>, options?: StepRunOptions): Promise<ActionOutput<A>>
   /** Runs a function as a durable step. Its result must be serializable. */
@@ -45,10 +89,12 @@ export interface Step<S = Record<string, any>> {
   /** Durable sleep until a moment (Date or Unix ms). */
   sleepUntil(until: Date | number, options?: { id?: string }): Promise<void>
   /**
-   * Waits for a signal sent with `engine.signal(runId, name, payload)`. Signals sent earlier are
-   * kept and delivered in order. Resolves `null` on timeout.
+   * Waits for a signal sent with `engine.signal(run, name, payload)`. Signals sent earlier are
+   * kept and delivered in order. Resolves `null` on timeout. When the workflow declares `signals`,
+   * `name` must be one of them and the payload is parsed with its schema (a bad payload fails the
+   * wait with a ValidationError).
    */
-  waitForEvent<T = unknown>(name: string, options?: { timeout?: Duration; schema?: ZodType<T>; id?: string }): Promise<T | null>
+  waitForEvent: WaitForEvent<G>
   /** Updates the state record (validated against the state schema), committed atomically with the step. */
   setState(patch: Partial<S> | ((state: S) => S)): Promise<S>
   /** Starts a child workflow and waits for its output; cancelling this run cancels the child. */
@@ -61,11 +107,11 @@ export interface Step<S = Record<string, any>> {
 }
 
 /** What a workflow's `run` receives. */
-export interface WorkflowContext<I, S> {
+export interface WorkflowContext<I, S, G = undefined> {
   input: I
   /** The state record; a live object, updated in place by `step.setState`. */
   state: S
-  step: Step<S>
+  step: Step<S, G>
   runId: string
   workflowId: string
   version: string
@@ -75,7 +121,14 @@ export interface WorkflowContext<I, S> {
 }
 
 /** The definition given to {@link workflow.create}. */
-export interface WorkflowConfig<IS extends ZodType | undefined, SS extends ZodType | undefined, OS extends ZodType | undefined, R> {
+export interface WorkflowConfig<
+  IS extends ZodType | undefined,
+  SS extends ZodType | undefined,
+  OS extends ZodType | undefined,
+  R,
+  SG extends SignalSchemas | undefined = undefined,
+  ST = StateOf<SS>,
+> {
   /** Unique id, e.g. `user-onboarding`. */
   id: string
   /** Code version. In-flight runs stay on the version they started on. @default '1' */
@@ -84,14 +137,30 @@ export interface WorkflowConfig<IS extends ZodType | undefined, SS extends ZodTy
   input?: IS
   /** Schema of the state record; every `setState` is validated against it. */
   state?: SS
+  /** Schema of what `run` returns (parsed with it; `run`'s return type is checked against it). */
   output?: OS
-  /** The state a new run starts with. @default {} */
-  initialState?: (input: InputOf<IS>) => StateOf<SS>
-  run: (ctx: WorkflowContext<InputOf<IS>, StateOf<SS>>) => Promise<R>
+  /**
+   * Signals the workflow waits for: name → zod schema of the payload. With them, `engine.signal`
+   * on a typed handle and `step.waitForEvent` accept only these names and these payloads, at
+   * compile time and at run time (`engine.signal` refuses a bad payload with a ValidationError,
+   * nothing written). Without them, any name and any payload.
+   * @example { 'email.clicked': z.object({ at: z.number() }) }
+   */
+  signals?: SG
+  /**
+   * The state a new run starts with (parsed with the state schema). Its string literals are typed
+   * by the schema at the top level (`status: 'registered'` for a `z.enum`, no `as const`).
+   * @default {}
+   */
+  initialState?: (input: InputOf<IS>) => NoInfer<InitialState<ST>>
+  run: (ctx: WorkflowContext<InputOf<IS>, ST, SG>) => Promise<RunReturn<OS, R>>
 }
 
-/** A workflow definition. Create one with {@link workflow.create}. */
-export interface Workflow<TInput = any, TOutput = any, TState = any> {
+/**
+ * A workflow definition. Create one with {@link workflow.create}. `TSignals` is the map of declared
+ * signal schemas (`undefined` when it declares none).
+ */
+export interface Workflow<TInput = any, TOutput = any, TState = any, TSignals = any> {
   readonly kind: 'workflow'
   readonly id: string
   readonly version: string
@@ -99,22 +168,76 @@ export interface Workflow<TInput = any, TOutput = any, TState = any> {
   readonly inputSchema?: ZodType
   readonly stateSchema?: ZodType
   readonly outputSchema?: ZodType
+  /** The declared signals (a frozen object without prototype), or undefined when it declares none. */
+  readonly signalSchemas?: Readonly<SignalSchemas>
   readonly initialState: (input: any) => TState
-  readonly run: (ctx: WorkflowContext<any, TState>) => Promise<unknown>
-  /** Phantom field carrying the input type. */
-  readonly __types?: { input: TInput; output: TOutput; state: TState }
+  // `any` signals: the engine calls it with an untyped step, and a workflow declaring signals stays
+  // assignable to `Workflow` (a contravariant TSignals here would make that fail).
+  readonly run: (ctx: WorkflowContext<any, TState, any>) => Promise<unknown>
+  /** Phantom field carrying the types. */
+  readonly __types?: { input: TInput; output: TOutput; state: TState; signals: TSignals }
 }
 
-export type WorkflowInput<W> = W extends Workflow<infer I, any, any> ? I : never
-export type WorkflowOutput<W> = W extends Workflow<any, infer O, any> ? O : never
-export type WorkflowState<W> = W extends Workflow<any, any, infer S> ? S : never
+export type WorkflowInput<W> = W extends Workflow<infer I, any, any, any> ? I : never
+export type WorkflowOutput<W> = W extends Workflow<any, infer O, any, any> ? O : never
+export type WorkflowState<W> = W extends Workflow<any, any, infer S, any> ? S : never
+/** The declared signal schemas of a workflow type (`undefined` when it declares none). */
+export type WorkflowSignals<W> = W extends Workflow<any, any, any, infer G> ? G : never
+/** The signal names `engine.signal` accepts for a run of `W`: the declared ones, or any string. */
+export type SignalName<W> = Declared<WorkflowSignals<W>> extends true ? keyof WorkflowSignals<W> & string : string
+/** The payload `engine.signal` accepts for signal `N` of `W`: its schema's input type, or `unknown`. */
+export type SignalPayload<W, N extends string = string> =
+  Declared<WorkflowSignals<W>> extends true
+    ? N extends keyof WorkflowSignals<W>
+      ? WorkflowSignals<W>[N] extends ZodType
+        ? z.input<WorkflowSignals<W>[N]>
+        : never
+      : never
+    : unknown
 
+/** Checks `config.signals` and copies it into a frozen object without prototype (`'toString'` is no signal). */
+const signalSchemasOf = (id: string, signals: unknown): Readonly<SignalSchemas> | undefined => {
+  if (signals === undefined) return undefined
+  if (typeof signals !== 'object' || signals === null || Array.isArray(signals))
+    throw new InvalidArgumentError(`Workflow "${id}": signals must be an object { name: zodSchema }`)
+  const out: SignalSchemas = Object.create(null)
+  for (const [name, schema] of Object.entries(signals)) {
+    if (name.length === 0 || name.length > 200 || name.startsWith('$'))
+      throw new InvalidArgumentError(
+        `Workflow "${id}": invalid signal name ${JSON.stringify(name)} (1 to 200 characters, not starting with "$")`,
+      )
+    if (typeof schema !== 'object' || schema === null || typeof (schema as ZodType).safeParseAsync !== 'function')
+      throw new InvalidArgumentError(`Workflow "${id}": signal "${name}" needs a zod schema`)
+    out[name] = schema as ZodType
+  }
+  return Object.freeze(out)
+}
+
+/**
+ * The declared schema of signal `name` of `wf`; undefined when `wf` declares no signals.
+ * @throws InvalidArgumentError when `wf` declares signals but not this one
+ */
+export const declaredSignal = (wf: Workflow, name: string): ZodType | undefined => {
+  const schemas = wf.signalSchemas
+  if (!schemas) return undefined
+  if (Object.hasOwn(schemas, name)) return schemas[name]
+  const known = Object.keys(schemas)
+  throw new InvalidArgumentError(
+    `Workflow "${wf.id}" declares no signal ${JSON.stringify(name)} (${known.length ? `it declares ${known.map((n) => `"${n}"`).join(', ')}` : 'it declares none'})`,
+  )
+}
+
+// The state type ST is a type parameter of its own, inferred from `state: ZodType<ST>` (see InitialState);
+// a schema typed only `ZodType` (unknown output) leaves ST at its default.
 function create<
   IS extends ZodType | undefined = undefined,
-  SS extends ZodType | undefined = undefined,
+  ST extends Record<string, StateValue> = Record<string, any>,
   OS extends ZodType | undefined = undefined,
   R = unknown,
->(config: WorkflowConfig<IS, SS, OS, R>): Workflow<RawInputOf<IS>, OS extends ZodType ? z.output<OS> : Awaited<R>, StateOf<SS>> {
+  SG extends SignalSchemas | undefined = undefined,
+>(
+  config: WorkflowConfig<IS, ZodType<ST> | ZodType<unknown>, OS, R, SG, ST>,
+): Workflow<RawInputOf<IS>, OS extends ZodType ? z.output<OS> : Awaited<R>, ST, SG> {
   if (typeof config !== 'object' || config === null) throw new InvalidArgumentError('workflow.create needs a config object')
   const id = assertId(config.id, 'workflow id')
   if (typeof config.run !== 'function') throw new InvalidArgumentError(`Workflow "${id}" needs a run function`)
@@ -123,6 +246,7 @@ function create<
   if (config.initialState !== undefined && typeof config.initialState !== 'function') {
     throw new InvalidArgumentError(`Workflow "${id}": initialState must be a function (input) => state`)
   }
+  const signalSchemas = signalSchemasOf(id, config.signals)
   return Object.freeze({
     kind: 'workflow' as const,
     id,
@@ -131,8 +255,9 @@ function create<
     inputSchema: config.input,
     stateSchema: config.state,
     outputSchema: config.output,
-    initialState: (config.initialState ?? (() => ({}))) as (input: unknown) => StateOf<SS>,
-    run: config.run as (ctx: WorkflowContext<any, StateOf<SS>>) => Promise<unknown>,
+    signalSchemas,
+    initialState: (config.initialState ?? (() => ({}))) as (input: unknown) => ST,
+    run: config.run as (ctx: WorkflowContext<any, ST, SG>) => Promise<unknown>,
   })
 }
 

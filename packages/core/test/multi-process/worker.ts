@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util'
 import { postgresStore } from '@do-sdk/store-postgres'
 import { redisStore } from '@do-sdk/store-redis'
 import { sqliteStore } from '@do-sdk/store-sqlite'
-import { createEngine, type Datastore, jsonSerializer, silentLogger } from '../../src/index.js'
+import { createEngine, type Datastore, jsonSerializer, parseDuration, silentLogger } from '../../src/index.js'
 import { makeWorkflows, preciseNow } from './workflows.js'
 
 const { values: opts } = parseArgs({
@@ -71,10 +71,10 @@ const engine = createEngine({
   store,
   workflows: [steps, signalled],
   multiProcess: true,
-  lease: opts.lease,
-  pollInterval: opts.poll,
+  lease: parseDuration(opts.lease, 'lease'),
+  pollInterval: parseDuration(opts.poll, 'poll'),
   concurrency: Number(opts.concurrency),
-  drainTimeout: opts['drain-timeout'],
+  drainTimeout: parseDuration(opts['drain-timeout'], 'drain-timeout'),
   ...(opts['engine-id'] ? { engineId: opts['engine-id'] } : {}),
   logger: silentLogger,
 })

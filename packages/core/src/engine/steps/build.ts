@@ -197,11 +197,11 @@ export const buildStep = (host: StepHost): Step<any> => {
       try {
         if (typeof name !== 'string' || name === '' || name.startsWith('$'))
           throw new InvalidArgumentError(`Invalid event name ${JSON.stringify(name)}`)
+        // A workflow that declares signals parses the payload with the declared schema (and waits for no other name).
+        const schema = declaredSignal(host.workflow, name) ?? options.schema
         const id = host.nextStepId(options.id ?? `wait:${name}`)
         const timeoutMs = options.timeout === undefined ? undefined : toMs(options.timeout, `timeout of waitForEvent("${name}")`)
         if (timeoutMs !== undefined) checkTime(host.now + timeoutMs, `timeout of waitForEvent("${name}")`)
-        // A workflow that declares signals parses the payload with the declared schema (and waits for no other name).
-        const schema = declaredSignal(host.workflow, name) ?? options.schema
         return waitStep(host, id, name, timeoutMs, schema as never) as Promise<any>
       } catch (error) {
         return rejected(error)
