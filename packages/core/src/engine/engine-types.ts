@@ -90,9 +90,8 @@ export interface RunHandle<TOutput = unknown, W extends Workflow = Workflow> {
 export type RunInfoOf<W> = RunInfo<WorkflowOutput<W>, WorkflowState<W>, WorkflowInput<W>>
 
 /** The payload argument of `engine.signal` for signal `N` of `W`: required unless the schema accepts `undefined`. */
-export type SignalPayloadArg<W, N extends string> = undefined extends SignalPayload<W, N>
-  ? [payload?: SignalPayload<W, N>]
-  : [payload: SignalPayload<W, N>]
+export type SignalPayloadArg<W, N extends string> =
+  undefined extends SignalPayload<W, N> ? [payload?: SignalPayload<W, N>] : [payload: SignalPayload<W, N>]
 
 /** Filter and page of `engine.listRuns`, newest first. */
 export interface ListRunsOptions {

@@ -5,7 +5,14 @@ import { compose } from '../../hooks/registry.js'
 import { assertId } from '../../ids.js'
 import { DEFAULT_RETRY, resolveRetry } from '../../retry.js'
 import { parseWith } from '../../validation.js'
-import { declaredSignal, type Step, type StepFnContext, type StepRunOptions, type Workflow, workflow as workflowApi } from '../../workflow.js'
+import {
+  declaredSignal,
+  type Step,
+  type StepFnContext,
+  type StepRunOptions,
+  type Workflow,
+  workflow as workflowApi,
+} from '../../workflow.js'
 import { FnContext } from '../contexts.js'
 import { keys, MAX_TIME } from '../keys.js'
 import { deferred } from '../step-promise.js'
