@@ -46,7 +46,16 @@ export { parseDuration, toMs } from './duration.js'
 export type { Clock } from './engine/clock.js'
 export { systemClock } from './engine/clock.js'
 export { createEngine, hookNames } from './engine/engine.js'
-export type { CountRunsOptions, Engine, EngineOptions, ListRunsOptions, RunHandle, TriggerOptions } from './engine/engine-types.js'
+export type {
+  CountRunsOptions,
+  Engine,
+  EngineOptions,
+  ListRunsOptions,
+  RunHandle,
+  RunInfoOf,
+  SignalPayloadArg,
+  TriggerOptions,
+} from './engine/engine-types.js'
 export type { Limits } from './engine/execution-deps.js'
 export type { RunStatus, StepKind, StoredError } from './engine/records.js'
 export type { RunInfo, StepInfo } from './engine/run-info.js'
@@ -97,15 +106,21 @@ export { DEFAULT_RETRY, isRetryable, retryDelay } from './retry.js'
 export type { Serializer } from './serializer.js'
 export { jsonSerializer, roundTrip } from './serializer.js'
 export type {
+  SignalName,
+  SignalPayload,
+  SignalSchemas,
   Step,
   StepFnContext,
   StepRunOptions,
   StepStore,
+  WaitForEvent,
+  WaitForEventOptions,
   Workflow,
   WorkflowConfig,
   WorkflowContext,
   WorkflowInput,
   WorkflowOutput,
+  WorkflowSignals,
   WorkflowState,
 } from './workflow.js'
 export { workflow } from './workflow.js'

@@ -138,29 +138,30 @@ export interface Engine {
   /** Starts a run of `workflow`; with an existing `id`, returns that run instead (idempotent). */
   trigger<W extends Workflow>(workflow: W, input: WorkflowInput<W>, options?: TriggerOptions): Promise<RunHandle<WorkflowOutput<W>, W>>
   /**
-   * Sends a signal to a run; it is kept until the run waits for it, and signals are delivered in
-   * order. Resolves `true` when stored, `false` when the run has already finished (nothing is written).
+   * Sends a signal to a run, given its id or a handle; it is kept until the run waits for it, and
+   * signals are delivered in order. Resolves `true` when stored, `false` when the run has already
+   * finished (nothing is written).
    *
-   * When the run's workflow declares `signals` (and is registered with this engine), the name must be
-   * one of them (else InvalidArgumentError) and the payload must pass its schema (else
-   * ValidationError naming the signal); either way nothing is written. Given a run id, the name and
-   * payload are checked at run time only: pass a handle to check them at compile time too.
-   * @throws RunNotFoundError when no such run exists
-   */
-  signal(runId: string, name: string, payload?: unknown): Promise<boolean>
-  /**
-   * Sends a signal to the run of a handle (from `engine.trigger`, or `engine.handle(runId, workflow)`
-   * for a run id from elsewhere). With a workflow that declares `signals`, the name and the payload
-   * are checked at compile time against them, and at run time as with a run id.
+   * Typed signals: when the run's workflow declares `signals`, the name must be one of them and the
+   * payload must pass its schema. Given a handle typed by the workflow (from `engine.trigger`, or
+   * `engine.handle(runId, workflow)` for a run id from elsewhere), that is checked at compile time.
+   * At run time it is checked either way, when this engine has the run's workflow version registered:
+   * an undeclared name throws InvalidArgumentError, a bad payload a ValidationError naming the
+   * signal, and nothing is written. Workflows without `signals` take any name and any payload.
    * @example
    * ```ts
    * const run = await engine.trigger(onboarding, input)
    * await engine.signal(run, 'email.clicked', { at: Date.now() })
+   * // A run id from a webhook:
    * await engine.signal(engine.handle(runId, onboarding), 'email.clicked', { at: Date.now() })
    * ```
    * @throws RunNotFoundError when no such run exists
    */
-  signal<W extends Workflow, N extends SignalName<W>>(run: RunHandle<any, W>, name: N, ...payload: SignalPayloadArg<W, N>): Promise<boolean>
+  signal<W extends Workflow = Workflow, N extends SignalName<W> = SignalName<W>>(
+    run: string | RunHandle<any, W>,
+    name: N,
+    ...payload: SignalPayloadArg<W, N>
+  ): Promise<boolean>
   /**
    * The run's record, steps and state. Type arguments: the workflow (`getRun<typeof onboarding>(id)`,
    * which types output, state and input), or the output and state types.
