@@ -1,5 +1,7 @@
 /** A minimal structured logger; pass your own (pino, winston…) through the engine options. */
 export interface Logger {
+  /** Whether messages at `level` are written (the engine skips building what would be dropped). @default always */
+  enabled?(level: 'debug' | 'info' | 'warn' | 'error'): boolean
   debug(message: string, fields?: Record<string, unknown>): void
   info(message: string, fields?: Record<string, unknown>): void
   warn(message: string, fields?: Record<string, unknown>): void
@@ -20,6 +22,7 @@ export const consoleLogger = (level: Level = (process.env.DO_SDK_LOG as Level | 
       if (LEVELS.indexOf(lvl) >= min) fields ? write(`[do-sdk] ${message}`, fields) : write(`[do-sdk] ${message}`)
     }
   return {
+    enabled: (lvl) => LEVELS.indexOf(lvl) >= min,
     debug: at('debug', console.debug),
     info: at('info', console.info),
     warn: at('warn', console.warn),
@@ -28,4 +31,4 @@ export const consoleLogger = (level: Level = (process.env.DO_SDK_LOG as Level | 
 }
 
 /** A logger that drops everything. */
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} }
+export const silentLogger: Logger = { enabled: () => false, debug() {}, info() {}, warn() {}, error() {} }

@@ -1,5 +1,6 @@
 import type { Keyv } from 'keyv'
-import { CapabilityError, CorruptRecordError, DoSdkError, InvalidArgumentError, StoreError } from '../errors.js'
+import { CapabilityError, CorruptRecordError, InvalidArgumentError, StoreError } from '../errors.js'
+import { namespaceOption, promiseLock, storeError } from './kit.js'
 import { SortedKeyIndex } from './sorted-key-index.js'
 import type { BatchResult, Datastore, ListedEntry, ListOptions, StoredEntry, WriteOp } from './types.js'
 
@@ -26,8 +27,6 @@ const NAME = 'keyv'
 const NAMESPACE = /^[A-Za-z0-9_.-]{1,64}$/
 /** Keyv stores whose index is loaded, per backend object: one index per namespace, or two would disagree. */
 const openIndexes = new WeakMap<object, Set<string>>()
-
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
 /**
  * Makes any Keyv 5 instance a Datastore, with the guarantees one process can give on it:
@@ -65,12 +64,10 @@ export const keyvStore = (keyv: Keyv, options: KeyvStoreOptions = {}): Datastore
       `[do-sdk] [${NAME}] This Keyv store cannot iterate its keys (keyv.iterator is undefined), so keyvStore cannot list them in order. Use a Map, sqlite, postgres, mysql, mongo, redis, valkey or etcd Keyv store, or another adapter.`,
     )
   }
-  const namespace = options.namespace
-  if (namespace !== undefined && !NAMESPACE.test(namespace)) {
-    throw new InvalidArgumentError(
-      `[do-sdk] [${NAME}] Invalid namespace ${JSON.stringify(namespace)}: use 1 to 64 letters, digits, "_", "-" or ".".`,
-    )
-  }
+  const namespace =
+    options.namespace === undefined
+      ? undefined
+      : namespaceOption(NAME, options.namespace, { default: '', pattern: NAMESPACE, allowed: '1 to 64 letters, digits, "_", "-" or "."' })
   // Keyv prefixes a key with `${keyv.namespace}:` unless it already starts with it, so "keyv:x" and "x"
   // would collide. Passing keys that always carry that prefix makes the mapping one-to-one; `:` ends our
   // namespace, which cannot contain one.
@@ -81,9 +78,7 @@ export const keyvStore = (keyv: Keyv, options: KeyvStoreOptions = {}): Datastore
   const scope = namespace ?? ''
 
   function fail(what: string, key: string | undefined, error: unknown): never {
-    if (DoSdkError.isInstance(error)) throw error
-    const subject = key === undefined ? what : `${what} of ${JSON.stringify(key)}`
-    throw new StoreError(`[do-sdk] [${NAME}] ${subject} failed: ${message(error)}`, NAME, { cause: error })
+    throw storeError(NAME, key === undefined ? what : `${what} of ${JSON.stringify(key)}`, error)
   }
 
   const decode = (key: string, raw: unknown): Envelope | undefined => {
@@ -157,12 +152,7 @@ export const keyvStore = (keyv: Keyv, options: KeyvStoreOptions = {}): Datastore
   }
 
   // Conditions are checked and ops applied one batch at a time (single process: this lock is enough).
-  let tail: Promise<unknown> = Promise.resolve()
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = tail.then(fn, fn)
-    tail = run.catch(() => {})
-    return run
-  }
+  const serial = promiseLock()
 
   const write = async (key: string, value: string, version: number, expiresAt: number | undefined) => {
     const now = Date.now()

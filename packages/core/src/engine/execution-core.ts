@@ -135,11 +135,21 @@ export abstract class ExecutionCore implements StepHost {
       journal: { op: 'set', key: keys.journal(this.runId, this.record.nonce, seq), value: this.deps.store.encodeEntry(full, o.encoded) },
       drop: o.drop,
       record: o.patch !== undefined,
-      onDurable: o.durable,
+      onDurable: this.debug ? () => this.stepDone(entry, o.durable) : o.durable,
     })
     if (entry.kind === 'invoke' && entry.childId && (entry.status === 'done' || entry.status === 'failed'))
       this.children.delete(entry.childId)
     return seq
+  }
+
+  /** `DO_SDK_LOG=debug` (or a logger that takes debug): each step's end is logged once durable. */
+  private get debug(): boolean {
+    return this.deps.log.enabled?.('debug') ?? true
+  }
+
+  private stepDone(entry: Outcome['entry'], then?: () => void) {
+    this.deps.log.debug(`Run "${this.runId}" step "${entry.id}" ${entry.status === 'failed' ? `failed: ${entry.error?.message}` : 'done'}`)
+    then?.()
   }
 
   private emitReplayed(e: JournalEntry) {
@@ -246,7 +256,7 @@ export abstract class ExecutionCore implements StepHost {
     return new Promise((resolve) => this.deps.clock.setTimer(resolve, ms))
   }
 
-  settle(stepId: string, value: unknown): { value: unknown; encoded: string } {
+  storable(stepId: string, value: unknown): { value: unknown; encoded: string } {
     const { store } = this.deps
     const encoded = store.encode(store.scrub(value), `result of step "${stepId}"`)
     this.checkSize(encoded, this.deps.limits.stepBytes, `the result of step "${stepId}"`)

@@ -45,7 +45,7 @@ const attemptOnce = async (host: StepHost, plan: AttemptPlan, attempt: number): 
     const raw = chain.length
       ? await compose(chain, { runId: host.runId, workflowId: host.workflow.id, stepId, kind, attempt, input: plan.input }, run)
       : await run()
-    const { value, encoded } = host.settle(stepId, raw)
+    const { value, encoded } = host.storable(stepId, raw)
     beforeCommit?.({ runId: host.runId, stepId, kind })
     const ms = host.now - started
     host.deliver({

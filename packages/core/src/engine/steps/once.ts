@@ -59,7 +59,7 @@ export const onceStep = <T>(
       let settled: { value: unknown; encoded: string }
       try {
         out = await computeWithRetries(host, compute)
-        settled = host.settle(id, out.value)
+        settled = host.storable(id, out.value)
       } catch (error) {
         if (!host.live) return
         const stored = toStoredError(toError(error), false)

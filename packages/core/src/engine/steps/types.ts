@@ -80,7 +80,7 @@ export interface StepHost {
   /** Waits `ms` on the engine's clock. */
   sleep(ms: number): Promise<void>
   /** Encodes, size-checks and decodes a step result, so the first run sees exactly what a replay will. */
-  settle(stepId: string, value: unknown): { value: unknown; encoded: string }
+  storable(stepId: string, value: unknown): { value: unknown; encoded: string }
   checkSize(encoded: string, limit: number, what: string): void
   /** The child run an `invoke` step started, if the journal knows it. */
   childOf(stepId: string): string | undefined

@@ -88,7 +88,7 @@ const bindSignal = async (host: StepHost, call: StepCall, signal: Buffered, dead
   host.enter()
   try {
     const payload = await parseWith(schema, signal.rec.payload, `payload of event "${signal.rec.name}"`)
-    const { value, encoded } = host.settle(stepId, payload)
+    const { value, encoded } = host.storable(stepId, payload)
     host.deliver({
       call,
       entry: { id: stepId, kind: 'wait', status: 'done', value, signalKey: signal.key, until: deadline },
