@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util'
 import { databaseActions } from '@do-sdk/actions-database'
 import { emailActions } from '@do-sdk/actions-email'
 import { httpActions } from '@do-sdk/actions-http'
-import { createEngine, silentLogger } from '@do-sdk/core'
+import { createEngine, parseDuration, silentLogger } from '@do-sdk/core'
 import { sqliteStore } from '@do-sdk/store-sqlite'
 import { makeOnboarding } from './onboarding.js'
 import { bold, cyan, dim, green, json, magenta, progress, say, timeline, yellow } from './print.js'
@@ -53,7 +53,7 @@ await db.query.execute({
 const webhook = await startWebhook((id) => engine.signal(id, 'email.clicked', { at: Date.now() }), Number(args.port))
 // Loopback is refused by the HTTP pack's SSRF policy unless allowed by name.
 const http = httpActions({ baseUrl: webhook.base, allow: ['127.0.0.1'], retry: { retries: 2, minTimeout: 200 } })
-const onboarding = makeOnboarding(email, db, http, { sleep: args.sleep })
+const onboarding = makeOnboarding(email, db, http, { sleep: parseDuration(args.sleep, '--sleep') })
 // A stable engine id: a restarted demo takes its run back at once instead of waiting for the lease.
 const engine = createEngine({
   store,

@@ -1,7 +1,7 @@
 import type { databaseActions } from '@do-sdk/actions-database'
 import type { emailActions } from '@do-sdk/actions-email'
 import type { httpActions } from '@do-sdk/actions-http'
-import { workflow } from '@do-sdk/core'
+import { type Duration, workflow } from '@do-sdk/core'
 import { z } from 'zod'
 
 /** The state record the seed describes: the workflow's notebook entry for one user. */
@@ -22,7 +22,7 @@ export const makeOnboarding = (
   email: ReturnType<typeof emailActions>,
   db: ReturnType<typeof databaseActions>,
   http: ReturnType<typeof httpActions>,
-  options: { sleep: string },
+  options: { sleep: Duration },
 ) =>
   workflow.create({
     id: 'user-onboarding',

@@ -8,6 +8,7 @@
  * ACTIVATION_DELAY (default 1h), CLICK_TIMEOUT (default 3d).
  */
 import { hostname } from 'node:os'
+import { parseDuration } from '@do-sdk/core'
 import { sqliteStore } from '@do-sdk/store-sqlite'
 import { createApp } from './app.js'
 import { serve } from './serve.js'
@@ -22,8 +23,9 @@ const { app, engine } = createApp({
   store,
   publicUrl: () => env.PUBLIC_URL ?? listeningUrl ?? `http://${host}:${port}`,
   engineId: env.ENGINE_ID ?? `express-webhook-${hostname()}`,
-  activationDelay: env.ACTIVATION_DELAY ?? '1h',
-  clickTimeout: env.CLICK_TIMEOUT ?? '3d',
+  // Durations from the environment are parsed here, so a typo fails at start, naming the variable.
+  activationDelay: parseDuration(env.ACTIVATION_DELAY ?? '1h', 'ACTIVATION_DELAY'),
+  clickTimeout: parseDuration(env.CLICK_TIMEOUT ?? '3d', 'CLICK_TIMEOUT'),
 })
 
 const serving = await serve(app, engine, { port, host })

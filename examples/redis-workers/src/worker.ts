@@ -3,7 +3,7 @@
 // worker that dies are taken over by the others once its lease expires.
 //
 //   WORKER_NAME=worker-a REDIS_URL=redis://127.0.0.1:6379 pnpm worker
-import { createEngine } from '@do-sdk/core'
+import { createEngine, parseDuration } from '@do-sdk/core'
 import { openStore } from './config.js'
 import { fulfilOrder, workerName } from './orders.js'
 
@@ -16,8 +16,8 @@ const engine = createEngine({
   // of waiting for their lease. Never give two live processes the same id.
   engineId: workerName,
   concurrency: Number(process.env.CONCURRENCY ?? 10),
-  lease: process.env.LEASE ?? '5s',
-  pollInterval: process.env.POLL ?? '1s',
+  lease: parseDuration(process.env.LEASE ?? '5s', 'LEASE'),
+  pollInterval: parseDuration(process.env.POLL ?? '1s', 'POLL'),
 })
 
 engine.hookRegistry.on('workflow:complete', ({ runId }) => console.log(`[${workerName}] completed ${runId}`))

@@ -1,4 +1,4 @@
-import { type Action, action, definePlugin, type Plugin } from '@do-sdk/core'
+import { type Action, action, type Duration, definePlugin, type Plugin } from '@do-sdk/core'
 import { allowedHeaderSet } from './headers.js'
 import { buildMessage } from './message.js'
 import { type EmailActionsOptions, parseOptions, type ResolvedTransportOptions } from './options.js'
@@ -66,7 +66,8 @@ export const emailActions = (options: EmailActionsOptions): EmailActions => {
     }),
     output: sendEmailOutputSchema,
     retry: resolved.retry ?? DEFAULT_RETRY,
-    timeout: resolved.timeout,
+    // A string from the options schema; action.create refuses a malformed one, naming the action.
+    timeout: resolved.timeout as Duration,
     async execute(input, ctx) {
       const message = buildMessage(input, {
         from: resolved.from,

@@ -183,7 +183,8 @@ export const resolveOptions = (options: HttpActionsOptions = {}): ResolvedOption
     throw new InvalidArgumentError(`[http] Invalid option "${path}": ${issue.message}`, { cause: result.error })
   }
   const o = result.data
-  const ms = (value: Duration | undefined, fallback: number) => (value === undefined ? fallback : toMs(value))
+  // Checked by durationSchema already; toMs takes the validated string as it is.
+  const ms = (value: string | number | undefined, fallback: number) => (value === undefined ? fallback : toMs(value))
   return {
     namespace: o.namespace ?? 'http',
     baseUrl: o.baseUrl === undefined ? undefined : new URL(o.baseUrl),

@@ -86,7 +86,7 @@ const onboarding = workflow.create({
     const click = await step.waitForEvent('email.clicked', { timeout: '3d' })
     const at: number | undefined = click?.at
     // @ts-expect-error the payload of a declared signal has its schema's type (or null on timeout)
-    const notNull: { at: number } = click
+    const _notNull: { at: number } = click
     // @ts-expect-error a name the workflow does not declare
     await step.waitForEvent('email.opened')
     // @ts-expect-error a declared signal is parsed with its declared schema: no schema option
@@ -187,7 +187,23 @@ const typedInfo = async () => {
   const retried = await engine.retry(runId, summary)
   const retriedOut: { total: number; note: string } = await retried.result()
   const retriedPlain: RunHandle = await engine.retry(runId)
-  return [out, status, email, status2, wrongInput, unknownOutput, notAny, total, total2, result, wrongResult, old, oldUnknown, retriedOut, retriedPlain]
+  return [
+    out,
+    status,
+    email,
+    status2,
+    wrongInput,
+    unknownOutput,
+    notAny,
+    total,
+    total2,
+    result,
+    wrongResult,
+    old,
+    oldUnknown,
+    retriedOut,
+    retriedPlain,
+  ]
 }
 
 // --- 4. Typed signals from outside the run -------------------------------------------------------------
