@@ -165,12 +165,16 @@ export class ActionFailedError extends DoSdkError {
 /** The run's journal no longer fits the workflow code (a step renamed, reordered or removed). */
 export class NonDeterminismError extends DoSdkError {
   readonly runId: string
+  /** The step the code reached (or the journaled step it never reached). */
   readonly stepId: string
-  constructor(message: string, runId: string, stepId: string) {
+  /** The step the journal has at that point, when it differs from `stepId`. */
+  readonly journalStepId?: string
+  constructor(message: string, runId: string, stepId: string, journalStepId?: string) {
     super(ErrorCodes.NON_DETERMINISM, message)
     this.name = 'NonDeterminismError'
     this.runId = runId
     this.stepId = stepId
+    if (journalStepId !== undefined) this.journalStepId = journalStepId
   }
 }
 

@@ -57,7 +57,9 @@ export type {
   TriggerOptions,
 } from './engine/engine-types.js'
 export type { Limits } from './engine/execution-deps.js'
+export type { ForkOptions } from './engine/fork.js'
 export type { RunStatus, StepKind, StoredError } from './engine/records.js'
+export type { ReplayCheckOptions, ReplayCheckReport, ReplayFailure } from './engine/replay-check.js'
 export type { RunInfo, StepInfo } from './engine/run-info.js'
 export type { DoSdkErrorOptions, ErrorCode, ValidationIssue } from './errors.js'
 export {

@@ -10,7 +10,9 @@ import type { Serializer } from '../serializer.js'
 import type { SignalName, SignalPayload, Workflow, WorkflowInput, WorkflowOutput, WorkflowState } from '../workflow.js'
 import type { Clock } from './clock.js'
 import type { Limits } from './execution-deps.js'
+import type { ForkOptions } from './fork.js'
 import type { RunStatus, StepKind } from './records.js'
+import type { ReplayCheckOptions, ReplayCheckReport } from './replay-check.js'
 import type { RunInfo } from './run-info.js'
 
 /** Options of {@link createEngine}. */
@@ -187,6 +189,17 @@ export interface Engine {
   retry(runId: string): Promise<RunHandle>
   /** Same, with a handle typed by the run's workflow. */
   retry<W extends Workflow>(runId: string, workflow: W): Promise<RunHandle<WorkflowOutput<W>, W>>
+  /**
+   * Starts a new run that reuses the finished steps of `runId` before `fromStep` (their results, as
+   * they were) and runs `fromStep` and everything after on today's code: retrigger from the middle.
+   */
+  fork(runId: string, options: ForkOptions): Promise<RunHandle>
+  /**
+   * Replays the journal of every unfinished run against `workflows` (default: this engine's) without
+   * running a step or writing anything, and reports each run that would stop with a
+   * `NonDeterminismError` (a deploy gate: see docs/guides/deploying-changes.md).
+   */
+  replayCheck(options?: ReplayCheckOptions): Promise<ReplayCheckReport>
   /** A handle on an existing run. */
   handle<TOutput = unknown>(runId: string, workflowId: string): RunHandle<TOutput>
   /** A handle on an existing run of `workflow`, typed by it (`result()`, and `engine.signal(handle, …)`). */

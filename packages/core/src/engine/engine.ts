@@ -15,10 +15,12 @@ import { type Clock, offsetClock, systemClock } from './clock.js'
 import type { CountRunsOptions, Engine, EngineOptions, ListRunsOptions, RunHandle, TriggerOptions } from './engine-types.js'
 import { Execution } from './execution.js'
 import type { ExecutionDeps, ExecutionOutcome } from './execution-deps.js'
+import { type ForkOptions, forkWrites } from './fork.js'
 import { keys } from './keys.js'
 import { releaseEngineLock, renewEngineLock, setupPlugins, takeEngineLock } from './lifecycle.js'
 import { awaitResult, countRuns, listRuns, resultWithoutEngine } from './queries.js'
 import { type JournalEntry, type RunRecord, TERMINAL } from './records.js'
+import { type ReplayCheckOptions, type ReplayCheckReport, replayCheck } from './replay-check.js'
 import { type RunInfo, toRunInfo } from './run-info.js'
 import { Runs } from './runs.js'
 import { Scheduler } from './scheduler.js'
@@ -362,6 +364,29 @@ export class EngineImpl implements Engine, SchedulerHost {
     if (this.state === 'started') await this.scheduler.poll()
     this.notifyOthers('*')
     return this.handle(runId, record.workflowId)
+  }
+
+  async fork(runId: string, options: ForkOptions): Promise<RunHandle> {
+    if (!options || typeof options.fromStep !== 'string')
+      throw new InvalidArgumentError('engine.fork(runId, { fromStep }) needs the step to run again')
+    const source = await this.runs.mustRead(assertId(runId, 'run id'))
+    const wf = this.latest.get(source.record.workflowId)
+    if (!wf)
+      throw new WorkflowNotFoundError(`Workflow "${source.record.workflowId}" is not registered with this engine`, source.record.workflowId)
+    const input =
+      options.input === undefined ? source.record.input : await parseWith(wf.inputSchema, options.input, `input of workflow "${wf.id}"`)
+    const id = options.id === undefined ? `${runId}:fork:${timeOrderedUuid(this.clock.now())}` : assertId(options.id, 'run id')
+    const { ops, journal } = await forkWrites(this.store, this.runs, runId, wf, options, id, input)
+    const res = await this.store.batch([...journal, ...ops])
+    if (!res.ok) throw new InvalidArgumentError(`engine.fork: a run "${id}" exists already`)
+    if (this.state === 'started') void this.scheduler.poll()
+    this.notifyOthers('*')
+    return this.handle(id, wf.id)
+  }
+
+  replayCheck(options: ReplayCheckOptions = {}): Promise<ReplayCheckReport> {
+    const known = [...this.workflows.values()].flatMap((versions) => [...versions.values()])
+    return replayCheck(this.store, this.deps, options, known)
   }
 
   // --- Reading runs --------------------------------------------------------------------------------

@@ -120,6 +120,7 @@ export class ReplayCursor {
       `Run "${this.runId}": ${at} where the journal has step "${expected}" (a step renamed, reordered or removed, or the workflow awaited something that is not a step). The run is stopped; deploy the old code under its version, or retry it with fixed code.`,
       this.runId,
       found ?? expected,
+      expected,
     )
   }
 }
