@@ -14,6 +14,9 @@ import { action, createEngine, type Duration, memoryStore, parseDuration, type R
 import { createTestEngine } from '@do-sdk/core/testing'
 import { z } from 'zod'
 
+/** A duration read at run time (an environment variable, a config file). */
+declare const delayFromConfig: string
+
 const sendEmail = action.create({
   id: 'send-email',
   description: 'Sends an email.',
@@ -49,8 +52,8 @@ const onboarding = workflow.create({
     // @ts-expect-error a Duration string with a misspelt unit
     await step.sleep('3 dayz')
     // @ts-expect-error a plain string is no Duration (parseDuration converts one read at run time)
-    await step.sleep(process.env.DELAY ?? '1h')
-    await step.sleep(parseDuration(process.env.DELAY ?? '1h'))
+    await step.sleep(delayFromConfig)
+    await step.sleep(parseDuration(delayFromConfig))
     const click = await step.waitForEvent('email.clicked', { timeout: '3d' })
     const at: number | undefined = click?.at
     // @ts-expect-error waitForEvent refuses a signal the workflow does not declare
