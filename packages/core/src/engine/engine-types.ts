@@ -61,9 +61,16 @@ export interface EngineOptions {
   logger?: Logger
   /** Time source (the test engine passes a virtual clock). */
   clock?: Clock
-  /** @internal test hook: crash injection before a commit. */
+}
+
+/**
+ * What the engine's constructor takes besides the public options: hooks for the test engine and
+ * the simulation, kept out of {@link EngineOptions} (and so out of `createEngine`'s type).
+ */
+export interface InternalEngineOptions extends EngineOptions {
+  /** Crash injection before a commit (the test engine's `crashBeforeCommit`). */
   beforeCommit?: (info: { runId: string; stepId: string; kind: StepKind }) => void
-  /** @internal ids and nonces (the simulation passes a seeded source). */
+  /** Ids and nonces (the simulation passes a seeded source). */
   random?: { uuid(): string }
 }
 

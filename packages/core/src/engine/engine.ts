@@ -12,7 +12,15 @@ import { jsonSerializer } from '../serializer.js'
 import { parseWith } from '../validation.js'
 import { declaredSignal, type Workflow } from '../workflow.js'
 import { type Clock, offsetClock, systemClock } from './clock.js'
-import type { CountRunsOptions, Engine, EngineOptions, ListRunsOptions, RunHandle, TriggerOptions } from './engine-types.js'
+import type {
+  CountRunsOptions,
+  Engine,
+  EngineOptions,
+  InternalEngineOptions,
+  ListRunsOptions,
+  RunHandle,
+  TriggerOptions,
+} from './engine-types.js'
 import { Execution } from './execution.js'
 import type { ExecutionDeps, ExecutionOutcome } from './execution-deps.js'
 import { type ForkOptions, forkWrites } from './fork.js'
@@ -60,7 +68,7 @@ export class EngineImpl implements Engine, SchedulerHost {
   private lockVersion = 0
   private warnedEarlyTrigger = false
 
-  constructor(private readonly options: EngineOptions) {
+  constructor(private readonly options: InternalEngineOptions) {
     if (!options || typeof options !== 'object' || !options.store) throw new InvalidArgumentError('createEngine needs { store }')
     const caps = options.store.capabilities
     this.multiProcess = options.multiProcess ?? caps.multiProcess

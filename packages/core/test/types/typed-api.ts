@@ -281,6 +281,10 @@ engine.notifyOthers
 engine.executions
 // @ts-expect-error the test engine's extras are not on Engine
 engine.advance
+// @ts-expect-error the test engine's crash hook is no public option
+createEngine({ store: memoryStore(), beforeCommit: () => {} })
+// @ts-expect-error nor the simulation's seeded ids
+createEngine({ store: memoryStore(), random: { uuid: () => 'x' } })
 // The test engine keeps them.
 await te.settle()
 te.kill()
