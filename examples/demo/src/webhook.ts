@@ -7,7 +7,8 @@ import { createServer, type Server } from 'node:http'
  * - a stand-in CRM API, `GET /crm/users/<id>`, that the workflow calls through the HTTP pack.
  */
 export const startWebhook = async (
-  onClick: (runId: string) => Promise<unknown>,
+  /** Resolves `engine.signal`'s answer: false when the run had already finished (nothing stored). */
+  onClick: (runId: string) => Promise<boolean>,
   port: number,
 ): Promise<{ server: Server; url: string; base: string }> => {
   const server = createServer(async (req, res) => {
@@ -27,10 +28,16 @@ export const startWebhook = async (
       return
     }
     try {
-      await onClick(runId)
-      res.writeHead(202, { 'content-type': 'application/json' }).end('{"accepted":true}\n')
+      const delivered = await onClick(runId)
+      // A finished run is answered with a 2xx too (the provider must not retry), saying so.
+      res
+        .writeHead(delivered ? 202 : 200, { 'content-type': 'application/json' })
+        .end(`${JSON.stringify(delivered ? { delivered } : { delivered, reason: 'the run has already finished' })}\n`)
     } catch (error) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(`${JSON.stringify({ error: (error as Error).message })}\n`)
+      const notFound = (error as { code?: string }).code === 'ERR_RUN_NOT_FOUND'
+      res
+        .writeHead(notFound ? 404 : 400, { 'content-type': 'application/json' })
+        .end(`${JSON.stringify({ error: (error as Error).message })}\n`)
     }
   })
   await new Promise<void>((resolve, reject) => {
