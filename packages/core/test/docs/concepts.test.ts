@@ -528,7 +528,7 @@ describe('Guarantees', () => {
     await first.stop()
     const fired: number[] = []
     const second = createTestEngine({ workflows: [wf], store, clock })
-    second.hooks.on('timer:fire', (e) => fired.push(e.scheduledAt))
+    second.hooks.on('timer:fire', (e) => void fired.push(e.scheduledAt))
     await second.start()
     await second.advance('1d')
     await second.advance('1d')
@@ -602,7 +602,7 @@ describe('Guarantees', () => {
     })
     const engine = createTestEngine({ workflows: [wf], store, clock })
     const errors: string[] = []
-    engine.hooks.on('error', (e) => errors.push(e.error.name))
+    engine.hooks.on('error', (e) => void errors.push(e.error.name))
     await engine.start()
     const run = await engine.trigger(wf, undefined)
     await engine.settle()
@@ -623,11 +623,14 @@ describe('Guarantees', () => {
     const wf = workflow.create({
       id: 'shared',
       async run({ step, runId }) {
-        for (const name of ['a', 'b']) await step.run(name, () => ran.set(`${runId}:${name}`, (ran.get(`${runId}:${name}`) ?? 0) + 1))
+        for (const name of ['a', 'b'])
+          await step.run(name, () => {
+            ran.set(`${runId}:${name}`, (ran.get(`${runId}:${name}`) ?? 0) + 1)
+          })
         return runId
       },
     })
-    const opts = { workflows: [wf], logger: silentLogger, keepAlive: false, pollInterval: 20 } as const
+    const opts = { workflows: [wf], logger: silentLogger, keepAlive: false, pollInterval: 20 }
     const stores = [sqliteStore({ path }), sqliteStore({ path }), sqliteStore({ path })]
     const [a, b, client] = stores.map((store) => createEngine({ store, ...opts })) as [
       ReturnType<typeof createEngine>,

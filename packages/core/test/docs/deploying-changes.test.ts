@@ -532,7 +532,7 @@ describe('Versions', () => {
     const engine = createTestEngine({ workflows: [defineOnboarding(1), v2] })
     const versions = new Set<string>()
     for (const name of ['workflow:start', 'step:start', 'step:complete', 'action:start', 'workflow:suspend'] as const)
-      engine.hooks.on(name, (e) => versions.add(e.version))
+      engine.hooks.on(name, (e) => void versions.add(e.version))
     await engine.start()
     const run = await engine.trigger(v2, { email: 'd@example.com' })
     await engine.settle()

@@ -75,7 +75,7 @@ describe('Example', () => {
 const runWithRetries = async (wf: ReturnType<typeof workflow.create>, options: Parameters<typeof createTestEngine>[0] = {}) => {
   const engine = createTestEngine({ workflows: [wf], ...options })
   const delays: number[] = []
-  engine.hooks.on('step:retry', (e) => delays.push(e.delayMs))
+  engine.hooks.on('step:retry', (e) => void delays.push(e.delayMs))
   await engine.start()
   const run = await engine.trigger(wf, undefined)
   await engine.settle()
@@ -351,7 +351,7 @@ describe('RetryAfterError', () => {
     })
     const engine = createTestEngine({ workflows: [wf] })
     const delays: number[] = []
-    engine.hooks.on('step:retry', (e) => delays.push(e.delayMs))
+    engine.hooks.on('step:retry', (e) => void delays.push(e.delayMs))
     await engine.start()
     const run = await engine.trigger(wf, undefined)
     await engine.settle()
@@ -631,8 +631,8 @@ describe('What a failed run looks like', () => {
     const wf = failing()
     const engine = createTestEngine({ workflows: [wf] })
     const events: string[] = []
-    engine.hooks.on('step:fail', (e) => events.push(`step:fail ${e.stepId}`))
-    engine.hooks.on('workflow:fail', (e) => events.push(`workflow:fail ${e.error.code}`))
+    engine.hooks.on('step:fail', (e) => void events.push(`step:fail ${e.stepId}`))
+    engine.hooks.on('workflow:fail', (e) => void events.push(`workflow:fail ${(e.error as Error & { code?: string }).code}`))
     await engine.start()
     await engine.trigger(wf, undefined)
     await engine.settle()

@@ -318,7 +318,7 @@ describe('step.waitForEvent(name, { timeout?, schema?, id? })', () => {
     await engine.settle()
     await engine.signal(run.id, 'item', 'a')
     await engine.settle()
-    const signalKey = control.batches.flatMap((ops) => ops).find((o) => o.op === 'set' && o.key.startsWith('sig/'))?.key
+    const signalKey = control.batches.flat().find((o) => o.op === 'set' && o.key.startsWith('sig/'))?.key
     const taking = control.batches.filter((ops) => ops.some((o) => o.op === 'delete' && o.key === signalKey))
     expect(taking).toHaveLength(1)
     expect(taking[0]?.some((o) => o.op === 'set' && o.key.startsWith('jrn/') && o.value.includes(signalKey as string))).toBe(true)

@@ -325,7 +325,7 @@ describe('The state record', () => {
     })
     const engine = createTestEngine({ workflows: [wf] })
     const changes: unknown[] = []
-    engine.hooks.on('state:change', (e) => changes.push({ stepId: e.stepId, state: e.state, previous: e.previous }))
+    engine.hooks.on('state:change', (e) => void changes.push({ stepId: e.stepId, state: e.state, previous: e.previous }))
     await engine.start()
     const run = await engine.trigger(wf, undefined)
     await engine.settle()
