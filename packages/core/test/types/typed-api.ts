@@ -187,6 +187,10 @@ const typedInfo = async () => {
   const retried = await engine.retry(runId, summary)
   const retriedOut: { total: number; note: string } = await retried.result()
   const retriedPlain: RunHandle = await engine.retry(runId)
+  // Without an output schema, the output is what run returns.
+  const freeOut: { n: number } = await (await engine.trigger(free, undefined)).result()
+  // @ts-expect-error the inferred output type is checked too
+  const freeWrong: { n: string } = await (await engine.trigger(free, undefined)).result()
   return [
     out,
     status,
