@@ -207,6 +207,8 @@ const typedInfo = async () => {
     oldUnknown,
     retriedOut,
     retriedPlain,
+    freeOut,
+    freeWrong,
   ]
 }
 
