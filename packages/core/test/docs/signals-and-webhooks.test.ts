@@ -250,6 +250,23 @@ describe('step.waitForEvent(name, { timeout?, schema?, id? })', () => {
     await engine.stop()
   })
 
+  it('waitForEvent refuses an empty name or one starting with $', async () => {
+    const wf = workflow.create({
+      id: 'bad-wait-names',
+      async run({ step }) {
+        const codes: unknown[] = []
+        for (const name of ['', '$cancel']) codes.push(await step.waitForEvent(name).catch((e: { code?: string }) => e.code))
+        return codes
+      },
+    })
+    const engine = createTestEngine({ workflows: [wf] })
+    await engine.start()
+    const run = await engine.trigger(wf, undefined)
+    await engine.settle()
+    await expect(run.result()).resolves.toEqual(['ERR_INVALID_ARGUMENT', 'ERR_INVALID_ARGUMENT'])
+    await engine.stop()
+  })
+
   it('a wait timeout resolves null when no signal came in time', async () => {
     const wf = workflow.create({ id: 'times-out', run: ({ step }) => step.waitForEvent('never', { timeout: '30d' }) })
     const engine = createTestEngine({ workflows: [wf] })

@@ -1,7 +1,7 @@
 // docs/guides/state.md, sentence by sentence: each test is named in a `<!-- test: … -->` comment there.
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { memoryStore, RunNotFoundError, workflow } from '../../src/index.js'
+import { action, memoryStore, RunNotFoundError, workflow } from '../../src/index.js'
 import { createTestEngine, virtualClock } from '../../src/testing/index.js'
 import { recordingStore } from './helpers.js'
 
@@ -695,6 +695,33 @@ describe('Rules', () => {
     expect(await engine.kv.get('cred')).toEqual({ token: r })
     expect(await engine.kv.get('other')).toEqual({ token: r })
     expect(JSON.stringify(await store.list(''))).not.toContain('secret"')
+    await engine.stop()
+  })
+
+  it('redaction covers hook payloads too, but not a secret inside an error message', async () => {
+    const apiKey = 'sk_live_123' // the action's own secret, from its configuration
+    const login = action.create({
+      id: 'login',
+      description: 'Logs in.',
+      retry: false,
+      execute: async (input: { user: string; password: string }) => {
+        if (input.password !== 'right') throw new Error(`login of ${input.user} with key ${apiKey} refused`)
+        return { ok: true }
+      },
+    })
+    const wf = workflow.create({ id: 'logins', run: ({ input, step }) => step.run(login, input as { user: string; password: string }) })
+    const engine = createTestEngine({ workflows: [wf], redact: ['password'] })
+    const payloads: unknown[] = []
+    engine.hooks.on('workflow:start', (e) => void payloads.push(e.input))
+    engine.hooks.on('action:start', (e) => void payloads.push(e.input))
+    await engine.start()
+    const run = await engine.trigger(wf, { user: 'ana', password: 'hunter2' })
+    await engine.settle()
+    expect(payloads).toEqual([
+      { user: 'ana', password: '[redacted]' },
+      { user: 'ana', password: '[redacted]' },
+    ])
+    expect((await engine.getRun(run.id)).error?.message).toBe('login of ana with key sk_live_123 refused')
     await engine.stop()
   })
 

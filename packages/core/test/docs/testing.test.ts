@@ -441,7 +441,7 @@ describe('Testing an action alone', () => {
 
 describe('The Datastore conformance suite', () => {
   it('datastoreConformance registers one test per rule with the runner given, and skip turns groups off', () => {
-    const collect = (skip?: { ttl?: boolean }) => {
+    const collect = (skip?: { ttl?: boolean; nulKeys?: boolean; largeValues?: boolean }, more: object = {}) => {
       const names: string[] = []
       const path: string[] = []
       datastoreConformance(
@@ -456,7 +456,7 @@ describe('The Datastore conformance suite', () => {
           },
         },
         () => memoryStore(),
-        { name: 'memory', skip },
+        { name: 'memory', skip, ...more },
       )
       return names
     }
@@ -466,6 +466,12 @@ describe('The Datastore conformance suite', () => {
     expect(all.every((n) => n.startsWith('memory > '))).toBe(true)
     expect(withoutTtl.length).toBeLessThan(all.length)
     expect(all.filter((n) => !withoutTtl.includes(n)).every((n) => /ttl|expir/i.test(n))).toBe(true)
+    expect(collect({ nulKeys: true, largeValues: true }).length).toBeLessThan(all.length)
+    // The hooks switch more groups on.
+    const reopen = (s: ReturnType<typeof memoryStore>) => s
+    const breakStore = () => {}
+    expect(collect(undefined, { reopen }).length).toBeGreaterThan(all.length)
+    expect(collect(undefined, { breakStore }).length).toBeGreaterThan(all.length)
   })
 })
 
