@@ -1,0 +1,7 @@
+export type { WorkflowDescription } from './catalog.js'
+export type { DashboardHandler } from './dashboard.js'
+export { dashboard } from './dashboard.js'
+export type { NodeHandler } from './node.js'
+export type { AuthContext, DashboardAccess, DashboardAuth, DashboardOptions } from './options.js'
+export type { RunNode } from './queries.js'
+export { CSRF_COOKIE, CSRF_HEADER } from './security.js'
