@@ -1,0 +1,7 @@
+export type { CliIo } from './cli.js'
+export { generalUsage, runCli } from './cli.js'
+export { CliError, UsageError } from './errors.js'
+export type { OpenStoreOptions, StoreSpec } from './store-url.js'
+export { openStore, parseStoreUrl, redactUrl, STORE_PACKAGES } from './store-url.js'
+export type { LoadedWorkflows } from './workflows-module.js'
+export { loadWorkflows, WORKFLOW_MODULE_EXTENSIONS, workflowsOf } from './workflows-module.js'
