@@ -1,10 +1,30 @@
 import type { ListedEntry, StoredEntry } from '../datastore/types.js'
 import { toError } from '../errors.js'
-import { keys, runIdOfDueKey, timeOfDueKey } from './keys.js'
+import { keys, runIdOfDueKey, timeOfDueKey, timeOfTickKey } from './keys.js'
 import { type RunRecord, TERMINAL } from './records.js'
 import type { SchedulerHost } from './scheduler-contract.js'
 
 const PAGE = 200
+
+/**
+ * The order to handle a page of runs in: by `priority` (higher first, see `workflow.create({
+ * priority })`), then as listed. Only records that carry a priority are decoded for it.
+ */
+const byPriority = (records: (StoredEntry | undefined)[]): number[] => {
+  const order = records.map((_, i) => i)
+  let any = false
+  const prio = records.map((r) => {
+    if (!r?.value.includes('"priority":')) return 0
+    try {
+      const p = (JSON.parse(r.value) as { priority?: unknown }).priority
+      any = true
+      return typeof p === 'number' ? p : 0
+    } catch {
+      return 0
+    }
+  })
+  return any ? order.sort((a, b) => (prio[b] as number) - (prio[a] as number) || a - b) : order
+}
 
 /**
  * Finds work and claims it. Two places say a run needs someone: the due index (timers, lease
@@ -98,18 +118,35 @@ export class Scheduler {
       if (this.again) continue
       let next = h.clock.now() + h.pollIntervalMs
       try {
-        const [first] = await h.store.list(keys.duePrefix, { after: keys.dueBefore(h.clock.now()), limit: 1 })
-        if (first) next = Math.min(next, timeOfDueKey(first.key))
+        next = Math.min(next, (await this.nextDueAt()) ?? next)
       } catch {}
       this.arm(next)
       if (!this.again) return
     }
   }
 
-  /** One pass: the due index up to now, then the inbox markers. */
+  /** The earliest due entry or schedule tick after now (Unix ms), if any. */
+  async nextDueAt(): Promise<number | undefined> {
+    const h = this.host
+    const now = h.clock.now()
+    const [[due], [tick]] = await Promise.all([
+      h.store.list(keys.duePrefix, { after: keys.dueBefore(now), limit: 1 }),
+      h.store.list(keys.tickPrefix, { after: keys.tickBefore(now), limit: 1 }),
+    ])
+    const times = [due && timeOfDueKey(due.key), tick && timeOfTickKey(tick.key)].filter((t): t is number => t !== undefined)
+    return times.length ? Math.min(...times) : undefined
+  }
+
+  /** One pass: schedule ticks up to now (they create pending runs), the due index up to now, then the inbox markers. */
   private async pass() {
     const h = this.host
     const now = h.clock.now()
+    for (let after: string | undefined; this.running; ) {
+      const page = await h.store.list(keys.tickPrefix, { before: keys.tickBefore(now), after, limit: PAGE })
+      if (page.length) await h.fireTicks(page)
+      if (page.length < PAGE) break
+      after = page[page.length - 1]?.key
+    }
     // Entries up to one lease ahead, on the first pass of a multi-process engine or on every pass of
     // a single-process one: runs this engine id held in an earlier (dead) incarnation are taken at
     // once instead of after their lease.
@@ -132,7 +169,7 @@ export class Scheduler {
       const page = await h.store.list(prefix, { ...bounds, after, limit: PAGE })
       if (page.length === 0) return
       const records = await h.store.getMany(page.map((e) => keys.run(runIdOf(e.key))))
-      for (let i = 0; i < page.length; i++) {
+      for (const i of byPriority(records)) {
         if (!this.running) return
         await handle(page[i] as ListedEntry, records[i])
       }
@@ -145,6 +182,7 @@ export class Scheduler {
     try {
       return Promise.resolve(this.host.store.decode<RunRecord>(got, keys.run(runId)))
     } catch (error) {
+      if (this.host.hooks.has('error')) this.host.hooks.emit('error', { source: 'corrupt-record', error: toError(error), runId })
       return this.host.runs.failCorrupt(runId, error, entry).then(() => undefined)
     }
   }
@@ -163,7 +201,9 @@ export class Scheduler {
     }
     if (h.local(runId)) return
     if (!got) {
-      await h.store.batch([{ op: 'delete', key: entry.key, ifVersion: entry.version }])
+      // A run being created on a store without atomic batches writes its due entry before its record:
+      // an entry without a record is dropped only once it is well past due (a creation that died).
+      if (at < now - h.leaseMs) await h.store.batch([{ op: 'delete', key: entry.key, ifVersion: entry.version }])
       return
     }
     const record = await this.decode(runId, got, entry)
@@ -196,6 +236,8 @@ export class Scheduler {
       return
     }
     if (record.deleting) return
+    // Held back by flow control until its due entry: its signals wait with it.
+    if (record.status === 'pending' && record.pendingReason && record.dueKey && timeOfDueKey(record.dueKey) > now) return
     const leaseLive = record.owner !== undefined && (record.leaseUntil ?? 0) > now
     if (leaseLive && (record.owner !== h.engineId || h.multiProcess)) return
     await this.take(record, (got as StoredEntry).version, undefined)
