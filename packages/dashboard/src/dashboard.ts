@@ -2,9 +2,10 @@ import type { ActionDescription } from '@do-sdk/core'
 import { describeWorkflows } from './catalog.js'
 import { clientAssets } from './client-bundle.js'
 import { COMMANDS, type Command, runCommand } from './commands.js'
+import { toDisplay } from './json.js'
 import { isInside, type NodeHandler, toNodeHandler } from './node.js'
 import { type AuthContext, type DashboardAccess, type DashboardOptions, type ResolvedOptions, resolveOptions } from './options.js'
-import { renderPage } from './page.js'
+import { FAVICON, renderPage } from './page.js'
 import { countByStatus, listOptions, runDetail, summary } from './queries.js'
 import { readJsonBody } from './request-body.js'
 import { asset, errorResponse, html, json, refusal, text } from './respond.js'
@@ -41,11 +42,18 @@ const csrfFor = (ctx: Ctx): { token: string; setCookie?: string } => {
   return { token: fresh, setCookie: csrfSetCookie(fresh, ctx.o.base, ctx.url.protocol === 'https:') }
 }
 
+/** `engine.schedules`, when this engine has them (an engine without them shows none). */
+interface SchedulesApi {
+  list(options?: { limit?: number; cursor?: string }): Promise<{ schedules: unknown[]; nextCursor?: string } | unknown[]>
+}
+
 const schedulesOf = async (ctx: Ctx) => {
-  // Schedules are not in the engine yet (DESIGN.md section 7): answer "none" until it has them.
-  const schedules = (ctx.o.engine as { schedules?: { list?: () => Promise<unknown> } }).schedules
+  const schedules = (ctx.o.engine as { schedules?: Partial<SchedulesApi> }).schedules
   if (!schedules || typeof schedules.list !== 'function') return { supported: false, schedules: [] }
-  return { supported: true, schedules: await schedules.list() }
+  const cursor = ctx.url.searchParams.get('cursor') || undefined
+  const page = await schedules.list({ limit: 100, ...(cursor ? { cursor } : {}) })
+  if (Array.isArray(page)) return { supported: true, schedules: page.map((s) => toDisplay(s)) }
+  return { supported: true, schedules: page.schedules.map((s) => toDisplay(s)), nextCursor: page.nextCursor }
 }
 
 const readRoutes: Record<string, (ctx: Ctx) => Promise<Response>> = {
@@ -85,6 +93,7 @@ const get = async (ctx: Ctx, rel: string): Promise<Response> => {
   }
   if (rel === '/assets/dashboard.js') return asset('text/javascript; charset=utf-8', (await clientAssets()).js)
   if (rel === '/assets/dashboard.css') return asset('text/css; charset=utf-8', (await clientAssets()).css)
+  if (rel === '/assets/favicon.svg') return asset('image/svg+xml', FAVICON)
   const route = readRoutes[rel]
   if (route) return route(ctx)
   const parts = rel.split('/')

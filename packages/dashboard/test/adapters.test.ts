@@ -101,7 +101,7 @@ describe('.node', () => {
       basePath: '/admin/runs',
       // Express's own user, set by the app's middleware, reaches auth through the node request.
       auth: (_request, { node }) => {
-        const user = (node?.req as IncomingMessage & { user?: { admin: boolean } }).user
+        const user = (node?.req as (IncomingMessage & { user?: { admin: boolean } }) | undefined)?.user
         return { read: user !== undefined, write: user?.admin === true }
       },
     })

@@ -108,15 +108,21 @@ describe('reading', () => {
     expect(ap.signals).toEqual([{ name: 'approve', schema: expect.objectContaining({ type: 'object' }) }])
     const actions = await get('actions')
     expect(actions.body.actions).toEqual([expect.objectContaining({ id: chargeCard.id, description: chargeCard.description })])
-    expect((await get('schedules')).body).toEqual({ supported: false, schedules: [] })
+    const noSchedules = dashboard({
+      engine: Object.assign(Object.create(engine), { schedules: undefined }),
+      basePath: '/',
+      auth: () => ({ read: true, write: false }),
+    })
+    const none = await noSchedules(new Request('http://app.test/api/schedules'))
+    expect(await none.json()).toEqual({ supported: false, schedules: [] })
 
     const withSchedules = dashboard({
-      engine: Object.assign(Object.create(engine), { schedules: { list: async () => [{ id: 'weekly' }] } }),
+      engine: Object.assign(Object.create(engine), { schedules: { list: async () => ({ schedules: [{ id: 'weekly', nextRunAt: 5 }] }) } }),
       basePath: '/',
       auth: () => ({ read: true, write: false }),
     })
     const res = await withSchedules(new Request('http://app.test/api/schedules'))
-    expect(await res.json()).toEqual({ supported: true, schedules: [{ id: 'weekly' }] })
+    expect(await res.json()).toEqual({ supported: true, schedules: [{ id: 'weekly', nextRunAt: 5 }] })
   })
 })
 

@@ -133,9 +133,10 @@ const summaryOf = (d: RunDetail, now: number) => {
 /** One run: summary, error, step time line, input/state/output, child runs, and the commands. */
 export const runView = (app: App, runId: string): View => {
   const title = h('h1', null, 'Run ', h('code', { id: 'run-id' }, runId))
+  const head = h('div', { id: 'run-head' })
   const body = h('div', { id: 'run-body' })
   const actions = runActions(app, runId)
-  const el = h('section', { class: 'view view-run' }, h('p', null, h('a', { href: '#/runs' }, '← All runs')), title, actions.el, body)
+  const el = h('section', { class: 'view view-run' }, h('p', null, h('a', { href: '#/runs' }, '← All runs')), title, head, actions.el, body)
   let last = ''
 
   const refresh = async () => {
@@ -149,7 +150,7 @@ export const runView = (app: App, runId: string): View => {
     last = text
     const run = d.run
     rerender(
-      body,
+      head,
       summaryOf(d, now),
       run.error
         ? h(
@@ -160,6 +161,9 @@ export const runView = (app: App, runId: string): View => {
             run.error.stack ? fold('run-stack', 'stack', h('pre', { class: 'stack' }, run.error.stack)) : null,
           )
         : null,
+    )
+    rerender(
+      body,
       d.parents.length > 1
         ? h(
             'p',
