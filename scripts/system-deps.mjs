@@ -7,6 +7,8 @@ const needed = [
   { bin: 'pg_ctlcluster', pkg: 'postgresql' },
   { bin: 'pgbouncer', pkg: 'pgbouncer' },
   { bin: 'mariadb-install-db', pkg: 'mariadb-server' },
+  // The dashboard's browser test drives Debian's Chromium (never a downloaded browser).
+  { bin: 'chromium', pkg: 'chromium' },
 ]
 
 const has = (bin) => {
