@@ -1,7 +1,7 @@
 import { type Engine, InvalidArgumentError } from '@do-sdk/core'
 import { dashboard } from '@do-sdk/dashboard'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { allWorkflows, approval, chargeCard, echo, flakiness, flaky, parent, startEngine, waitForStatus } from './helpers.js'
+import { allWorkflows, approval, chargeCard, echo, flakiness, flaky, jsonOf, parent, startEngine, waitForStatus } from './helpers.js'
 
 let engine: Engine
 let handler: ReturnType<typeof dashboard>
@@ -11,14 +11,14 @@ beforeAll(async () => {
   engine = await startEngine()
   handler = dashboard({ engine, basePath: '/ops', workflows: allWorkflows, auth: () => ({ read: true, write: true }) })
   const res = await handler(new Request('http://app.test/ops/api/session'))
-  const body = await res.json()
+  const body = await jsonOf(res)
   session = { cookie: (res.headers.get('set-cookie') ?? '').split(';')[0] as string, token: body.csrfToken }
 })
 afterAll(() => engine.stop())
 
 const get = async (path: string) => {
   const res = await handler(new Request(`http://app.test/ops/api/${path}`))
-  return { status: res.status, body: await res.json() }
+  return { status: res.status, body: await jsonOf(res) }
 }
 const post = async (runId: string, command: string, body: unknown = {}) => {
   const res = await handler(
@@ -28,7 +28,7 @@ const post = async (runId: string, command: string, body: unknown = {}) => {
       body: JSON.stringify(body),
     }),
   )
-  return { status: res.status, body: await res.json() }
+  return { status: res.status, body: await jsonOf(res) }
 }
 
 describe('reading', () => {
@@ -114,7 +114,7 @@ describe('reading', () => {
       auth: () => ({ read: true, write: false }),
     })
     const none = await noSchedules(new Request('http://app.test/api/schedules'))
-    expect(await none.json()).toEqual({ supported: false, schedules: [] })
+    expect(await jsonOf(none)).toEqual({ supported: false, schedules: [] })
 
     const withSchedules = dashboard({
       engine: Object.assign(Object.create(engine), { schedules: { list: async () => ({ schedules: [{ id: 'weekly', nextRunAt: 5 }] }) } }),
@@ -122,7 +122,7 @@ describe('reading', () => {
       auth: () => ({ read: true, write: false }),
     })
     const res = await withSchedules(new Request('http://app.test/api/schedules'))
-    expect(await res.json()).toEqual({ supported: true, schedules: [{ id: 'weekly', nextRunAt: 5 }] })
+    expect(await jsonOf(res)).toEqual({ supported: true, schedules: [{ id: 'weekly', nextRunAt: 5 }] })
   })
 })
 

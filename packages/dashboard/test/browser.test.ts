@@ -98,10 +98,11 @@ describe.runIf(present)('the dashboard in Chromium', { timeout: 120_000 }, () =>
     await page.waitForSelector('#counts [data-count="failed"]')
 
     await page.selectOption('#filter-status', 'failed')
-    await page.waitForFunction(() => {
+    // Runs in the page (a string: this file is typechecked without the DOM library).
+    await page.waitForFunction(`(() => {
       const rows = [...document.querySelectorAll('#runs tr[data-run-id]')]
-      return location.hash.includes('status=failed') && rows.length > 0 && rows.every((r) => r.getAttribute('data-run-status') === 'failed')
-    })
+      return location.hash.includes('status=failed') && rows.length > 0 && rows.every((r) => r.dataset.runStatus === 'failed')
+    })()`)
     expect(await page.$('#runs tr[data-run-id="order-41"]')).toBeNull()
 
     await page.click('#runs tr[data-run-id="order-42"] a.run-link')
@@ -135,7 +136,7 @@ describe.runIf(present)('the dashboard in Chromium', { timeout: 120_000 }, () =>
     const body = await page.textContent('#run-body')
     expect(body).toContain(JSON.stringify(hostile))
     expect(await page.$$('#run-body script, #run-body img, #app img')).toHaveLength(0)
-    expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined()
+    expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined()
     expect(problems).toEqual([])
     await page.context().close()
   })

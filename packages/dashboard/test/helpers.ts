@@ -103,6 +103,9 @@ export const listen = async (listener: RequestListener | Server): Promise<{ url:
   }
 }
 
+/** A JSON body, untyped (the tests check its shape). */
+export const jsonOf = (res: Response): Promise<any> => res.json()
+
 /** The page's CSRF token and cookie, as a browser would keep them. */
 export const openPage = async (pageUrl: string, headers: Record<string, string> = {}) => {
   const res = await fetch(pageUrl, { headers })

@@ -1,7 +1,7 @@
 import type { Engine } from '@do-sdk/core'
 import { dashboard } from '@do-sdk/dashboard'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { flakiness, flaky, listen, openPage, startEngine, waitForStatus } from './helpers.js'
+import { flakiness, flaky, jsonOf, listen, openPage, startEngine, waitForStatus } from './helpers.js'
 
 let engine: Engine
 const servers: { close: () => Promise<void> }[] = []
@@ -50,7 +50,7 @@ describe('auth: default deny', () => {
       expect(await res.text()).toMatch(/auth/)
     }
     const api = await fetch(`${base}/api/runs`)
-    expect((await api.json()).error.code).toBe('AUTH_NOT_CONFIGURED')
+    expect((await jsonOf(api)).error.code).toBe('AUTH_NOT_CONFIGURED')
     const post = await fetch(`${base}/api/runs/x/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
     expect(post.status).toBe(403)
     expect(post.headers.get('content-security-policy')).toMatch(/default-src 'self'/)
@@ -89,7 +89,7 @@ describe('auth: read and write apart', () => {
       })
     const refused = await retryAs('reader', reader)
     expect(refused.status).toBe(403)
-    expect((await refused.json()).error.code).toBe('FORBIDDEN')
+    expect((await jsonOf(refused)).error.code).toBe('FORBIDDEN')
     expect((await engine.getRun(runId)).status).toBe('failed')
 
     flakiness.broken = false
@@ -131,7 +131,7 @@ describe('CSRF and origin checks on writes', () => {
     const url = `${base}/api/runs/${encodeURIComponent(runId)}/retry`
     const post = (headers: Record<string, string>, body = '{}') =>
       fetch(url, { method: 'POST', headers: { 'x-user': 'writer', 'content-type': 'application/json', ...headers }, body })
-    const codeOf = async (res: Response) => [res.status, (await res.json()).error?.code]
+    const codeOf = async (res: Response) => [res.status, (await jsonOf(res)).error?.code]
 
     expect(await codeOf(await post({ cookie: session.cookie }))).toEqual([403, 'CSRF'])
     expect(await codeOf(await post({ 'x-csrf-token': session.token }))).toEqual([403, 'CSRF'])
@@ -170,7 +170,7 @@ describe('CSRF and origin checks on writes', () => {
     })
     // Past the checks: the engine answers for the unknown run.
     expect(res.status).toBe(404)
-    expect((await res.json()).error.code).toBe('ERR_RUN_NOT_FOUND')
+    expect((await jsonOf(res)).error.code).toBe('ERR_RUN_NOT_FOUND')
   })
 
   it('keeps a valid cookie and takes only POST for commands', async () => {
