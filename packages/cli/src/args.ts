@@ -1,4 +1,4 @@
-import type { RunStatus } from '@do-sdk/core'
+import { parseDuration, type RunStatus } from '@do-sdk/core'
 import { UsageError } from './errors.js'
 
 /** One flag, as `node:util` parseArgs takes it. */
@@ -14,7 +14,21 @@ export const GLOBAL_FLAGS: Record<string, FlagSpec> = {
   namespace: { type: 'string' },
   schema: { type: 'string' },
   json: { type: 'boolean' },
+  timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+}
+
+/** How long a command may take before the CLI gives up, unless `--timeout` says otherwise. */
+export const DEFAULT_TIMEOUT_MS = 30_000
+
+/** `--timeout 30s` / `2m` / ms; 0 waits for ever. */
+export const parseTimeout = (value: string | undefined, command: string): number => {
+  if (value === undefined) return DEFAULT_TIMEOUT_MS
+  try {
+    return parseDuration(value, '--timeout')
+  } catch {
+    throw new UsageError(`--timeout: "${value}" is not a duration (e.g. 30s, 5m, or ms; 0 for no limit)`, command)
+  }
 }
 
 export const RUN_STATUSES: readonly RunStatus[] = ['pending', 'running', 'sleeping', 'waiting', 'completed', 'failed', 'cancelled']

@@ -1,11 +1,12 @@
 import { parseArgs } from 'node:util'
 import { createEngine, type Datastore, DoSdkError, type Engine } from '@do-sdk/core'
-import { type FlagSpec, GLOBAL_FLAGS } from './args.js'
+import { type FlagSpec, GLOBAL_FLAGS, parseTimeout } from './args.js'
 import { type Command, type CommandContext, type FlagValues, list, str } from './command.js'
 import { CliError, messageOf, UsageError } from './errors.js'
+import { duration } from './format.js'
 import { readCommands } from './read-commands.js'
 import { replayCheckCommand } from './replay-check.js'
-import { openStore, parseStoreUrl } from './store-url.js'
+import { openStore, parseStoreUrl, redactUrl } from './store-url.js'
 import { type LoadedWorkflows, loadWorkflows } from './workflows-module.js'
 import { writeCommands } from './write-commands.js'
 
@@ -18,6 +19,7 @@ const GLOBAL_USAGE = `Every command takes:
   --namespace <ns>   the namespace the app's store uses (default: the store's own)
   --schema <name>    PostgreSQL schema (postgres:// only; default public)
   --json             print one JSON document on stdout
+  --timeout <time>   give up after this long, exit 1 (default 30s; e.g. 2m; 0: no limit)
   -h, --help         this help
 `
 
@@ -126,6 +128,7 @@ export const runCli = async (argv: readonly string[], io: CliIo = {}): Promise<n
     const spec = parseStoreUrl(url, cwd)
     const namespace = str(values, 'namespace')
     const schema = str(values, 'schema')
+    const timeoutMs = parseTimeout(str(values, 'timeout'), command.name)
     if (schema !== undefined && spec.kind !== 'postgres') throw new UsageError('--schema applies to postgres:// stores only', command.name)
     let loaded: Promise<LoadedWorkflows> | undefined
     const workflows = async () => {
@@ -160,12 +163,28 @@ export const runCli = async (argv: readonly string[], io: CliIo = {}): Promise<n
         return engine
       },
     }
-    return await command.run(ctx)
+    // A store that does not answer (Redis down: its client waits and reconnects, as an engine
+    // should) must not hang a CLI in CI: the command gives up at the deadline.
+    const gaveUp = () =>
+      new CliError(
+        `Gave up after ${duration(timeoutMs)} (--timeout): the store at ${redactUrl(url)} did not answer in time (is it running and reachable?), or the command needs longer (raise --timeout).`,
+      )
+    return await withDeadline(command.run(ctx), timeoutMs, gaveUp)
   } catch (error) {
     return reportError(error, command, err, env)
   } finally {
-    await store?.close?.().catch(() => {})
+    if (store) await withDeadline(Promise.resolve(store.close?.()), 2_000, () => new Error('close')).catch(() => {})
   }
+}
+
+/** `work`, or `error()` once `ms` have passed (0: no deadline). */
+const withDeadline = <T>(work: Promise<T>, ms: number, error: () => Error): Promise<T> => {
+  if (ms === 0) return work
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(error()), ms)
+  })
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer))
 }
 
 const reportError = (error: unknown, command: Command | undefined, err: (text: string) => void, env: CliIo['env'] & object) => {

@@ -97,9 +97,13 @@ export interface Worker {
 }
 
 /** Starts test/fixtures/worker.ts on `store` and resolves once its engine started. */
-export const startWorker = async (store: string, options: { namespace?: string; workflows?: string } = {}): Promise<Worker> => {
+export const startWorker = async (
+  store: string,
+  options: { namespace?: string; schema?: string; workflows?: string } = {},
+): Promise<Worker> => {
   const args = ['--store', store, '--workflows', options.workflows ?? './v1.js']
   if (options.namespace) args.push('--namespace', options.namespace)
+  if (options.schema) args.push('--schema', options.schema)
   const child = spawn(process.execPath, ['--import', register, join(fixtures, 'worker.ts'), ...args], {
     cwd: fixtures,
     env: { ...process.env, NO_COLOR: '1' },
