@@ -4,6 +4,7 @@ import { parseWith } from '../validation.js'
 import { RunContext } from './contexts.js'
 import { ExecutionCore } from './execution-core.js'
 import { childSignal } from './inbox.js'
+import { initialStateOf } from './initial-state.js'
 import { keys } from './keys.js'
 import type { JournalEntry, SignalRecord } from './records.js'
 import { toStoredError } from './records.js'
@@ -38,6 +39,16 @@ export class Execution extends ExecutionCore {
       for (const id of this.cursor.childIds.values()) this.children.add(id)
     }
     if (this.phase !== 'loading') return
+    // Before the replay may start (a quiet point during this await must find the phase still 'loading').
+    let initial: Record<string, unknown>
+    try {
+      initial = await initialStateOf(this.workflow, this.record.input, this.deps.store)
+    } catch (error) {
+      this.phase = 'live'
+      return void this.fail(error, false)
+    }
+    if (this.phase !== 'loading') return
+    this.state = initial
     const { hooks, log } = this.deps
     if (this.record.steps === 0 && this.cursor.nextSeq === 0) {
       log.debug(`Run "${this.runId}" of workflow "${this.workflow.id}" started`)
@@ -55,7 +66,6 @@ export class Execution extends ExecutionCore {
     this.phase = 'replaying'
     this.cancelRequest ??= this.inbox.cancelRequest()
     if (this.cancelRequest) return this.quiet.request()
-    this.state = structuredClone(this.workflow.initialState(this.record.input) ?? {}) as Record<string, unknown>
     let result: Promise<unknown>
     try {
       const { input } = this.record

@@ -73,7 +73,8 @@ export class Handover {
    */
   replayNext(finished: boolean): 'handed' | 'done' | 'diverged' {
     const head = this.cursor.peek()
-    const found = () => [...this.calls.keys()].find((id) => !this.cursor.requested(id))
+    // The step the code reached instead: one the journal lacks, else (a reorder) any it waits on.
+    const found = () => [...this.calls.keys()].find((id) => !this.cursor.requested(id)) ?? [...this.calls.keys()][0]
     if (head) {
       const call = this.calls.get(head.id)
       if (!call || finished) {

@@ -5,6 +5,7 @@ import type { Workflow } from '../workflow.js'
 import { RunContext } from './contexts.js'
 import { ExecutionCore } from './execution-core.js'
 import type { ExecutionDeps } from './execution-deps.js'
+import { initialStateOf } from './initial-state.js'
 import { keys } from './keys.js'
 import type { JournalEntry, RunRecord, RunStatus } from './records.js'
 import { ReplayCursor } from './replay-cursor.js'
@@ -56,11 +57,11 @@ class ReplayProbe extends ExecutionCore {
     return false
   }
 
-  run(entries: JournalEntry[]) {
+  async run(entries: JournalEntry[]) {
     this.cursor = new ReplayCursor(entries, this.record)
     this.handover = this.newHandover()
     this.phase = 'replaying'
-    this.state = structuredClone(this.workflow.initialState(this.record.input) ?? {}) as Record<string, unknown>
+    this.state = await initialStateOf(this.workflow, this.record.input, this.deps.store)
     const ctx = new RunContext(
       this,
       this.record.input,
@@ -130,7 +131,7 @@ export const replayCheck = async (store: EngineStore, deps: ExecutionDeps, optio
         let timer: NodeJS.Timeout | undefined
         const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), options.timeoutMs ?? 10_000)))
         try {
-          probe.run(entries)
+          await probe.run(entries)
           const error = await Promise.race([probe.result, timedOut])
           if (error === 'timeout')
             failures.push({ ...base, message: 'the replay did not settle (the workflow awaits something that is not a step?)' })

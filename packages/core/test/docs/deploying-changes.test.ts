@@ -293,7 +293,7 @@ describe('What you can change with runs in flight', () => {
   })
 
   // Fails until the divergence names a journaled step the code reached out of order (execution.ts replayNext): see the report.
-  it.fails('a reordered step is named in the NonDeterminismError beside the journaled step it displaced', async () => {
+  it('a reordered step is named in the NonDeterminismError beside the journaled step it displaced', async () => {
     const define = (order: string[]) =>
       workflow.create({
         id: 'reordered',
@@ -337,7 +337,7 @@ describe('What you can change with runs in flight', () => {
   })
 
   // Fails until the invoke's result entry carries the input hash (steps/waits.ts invokeStep): see the report.
-  it.fails('an invoke called with other input on replay is a NonDeterminismError', async () => {
+  it('an invoke called with other input on replay is a NonDeterminismError', async () => {
     const child = workflow.create({ id: 'child', run: async ({ input }) => input })
     const define = (v: string) =>
       workflow.create({

@@ -62,8 +62,16 @@ export const onceStep = <T>(
         settled = host.storable(id, out.value)
       } catch (error) {
         if (!host.live) return
-        const stored = toStoredError(toError(error), false)
-        host.deliver({ call, entry: { id, kind, status: 'failed', error: stored, h: options.hash }, error: fromStoredError(stored) })
+        const err = toError(error)
+        const stored = toStoredError(err, false)
+        host.deliver({
+          call,
+          entry: { id, kind, status: 'failed', error: stored, h: options.hash },
+          error: fromStoredError(stored),
+          durable: hooks.has('step:fail')
+            ? () => hooks.emit('step:fail', { ...stepEvent(host, id, kind, false), error: err, durationMs: host.now - started })
+            : undefined,
+        })
         return
       }
       const value = settled.value as T
@@ -92,7 +100,8 @@ export const onceStep = <T>(
     hash: options.hash,
     d: d as never,
     start: () => void work(),
-    replayed: options.onValue ? (entry) => options.onValue?.(entry.value as T, true, id) : undefined,
+    // A refused value (a failed entry) never reached the code's state on the first run either.
+    replayed: options.onValue ? (entry) => entry.status === 'done' && options.onValue?.(entry.value as T, true, id) : undefined,
   }
   host.request(call)
   return d.promise

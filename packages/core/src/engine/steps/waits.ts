@@ -3,13 +3,24 @@ import { toError } from '../../errors.js'
 import { parseWith } from '../../validation.js'
 import type { Workflow } from '../../workflow.js'
 import { type Buffered, childSignal } from '../inbox.js'
-import { fromStoredError, type StoredError, toStoredError } from '../records.js'
+import { fromStoredError, type StepKind, type StoredError, toStoredError } from '../records.js'
 import { deferred } from '../step-promise.js'
 import { SimulatedCrash } from '../store.js'
 import { stepEvent } from './attempts.js'
 import type { StepCall, StepHost } from './types.js'
 
 const never = () => {}
+
+/** `step:complete` for a step that does no work of its own (a sleep, a wait, a child run), once its entry is durable. */
+const completed = (host: StepHost, stepId: string, kind: StepKind, output: unknown) => {
+  const { hooks } = host.deps
+  if (hooks.has('step:complete')) hooks.emit('step:complete', { ...stepEvent(host, stepId, kind, false), output, durationMs: 0 })
+}
+
+const failed = (host: StepHost, stepId: string, kind: StepKind, error: Error) => {
+  const { hooks } = host.deps
+  if (hooks.has('step:fail')) hooks.emit('step:fail', { ...stepEvent(host, stepId, kind, false), error, durationMs: 0 })
+}
 
 /** A durable timer: the wake-up time is journaled when the step starts, then the run sleeps until it. */
 export const sleepStep = (host: StepHost, base: string, until: () => number): Promise<void> => {
@@ -22,7 +33,14 @@ export const sleepStep = (host: StepHost, base: string, until: () => number): Pr
     start(entry) {
       let at = entry?.until
       if (at === undefined) {
-        at = until()
+        try {
+          at = until()
+        } catch (error) {
+          // A wake-up time no timer can hold: the step fails (journaled, so a replay fails it the same way).
+          const stored = toStoredError(toError(error), false)
+          host.deliver({ call, entry: { id, kind: 'sleep', status: 'failed', error: stored }, error: fromStoredError(stored) })
+          return
+        }
         void host.note({ id, kind: 'sleep', status: 'started', until: at })
       }
       const wakeAt = at
@@ -35,17 +53,18 @@ export const sleepStep = (host: StepHost, base: string, until: () => number): Pr
           host.deliver({
             call,
             entry: { id, kind: 'sleep', status: 'done', until: wakeAt },
-            durable: hooks.has('timer:fire')
-              ? () =>
-                  hooks.emit('timer:fire', {
-                    runId: host.runId,
-                    workflowId: host.workflow.id,
-                    version: host.workflow.version,
-                    at: host.now,
-                    scheduledAt: wakeAt,
-                    lateMs: host.now - wakeAt,
-                  })
-              : undefined,
+            durable: () => {
+              if (hooks.has('timer:fire'))
+                hooks.emit('timer:fire', {
+                  runId: host.runId,
+                  workflowId: host.workflow.id,
+                  version: host.workflow.version,
+                  at: host.now,
+                  scheduledAt: wakeAt,
+                  lateMs: host.now - wakeAt,
+                })
+              completed(host, id, 'sleep', undefined)
+            },
           })
         },
       })
@@ -72,7 +91,12 @@ export const waitStep = (host: StepHost, stepId: string, name: string, timeoutMs
         deadline,
         activation: call.activation ?? 0,
         order: call.order ?? 0,
-        timeout: () => host.deliver({ call, entry: { id: stepId, kind: 'wait', status: 'done', value: null, until: deadline } }),
+        timeout: () =>
+          host.deliver({
+            call,
+            entry: { id: stepId, kind: 'wait', status: 'done', value: null, until: deadline },
+            durable: () => completed(host, stepId, 'wait', null),
+          }),
         bind: (signal) => void bindSignal(host, call, signal, deadline, schema),
       })
     },
@@ -117,6 +141,7 @@ const bindSignal = async (host: StepHost, call: StepCall, signal: Buffered, dead
       entry: { id: stepId, kind: 'wait', status: 'failed', error: stored, signalKey: signal.key },
       error: fromStoredError(stored),
       drop,
+      durable: () => failed(host, stepId, 'wait', fromStoredError(stored)),
     })
   } finally {
     host.leave()
@@ -142,17 +167,19 @@ export const invokeStep = (host: StepHost, child: Workflow, input: unknown, step
         if (result.status === 'completed') {
           host.deliver({
             call,
-            entry: { id: stepId, kind: 'invoke', status: 'done', value: result.output, childId, signalKey: signal.key },
+            entry: { id: stepId, kind: 'invoke', status: 'done', value: result.output, childId, signalKey: signal.key, h: hash },
             drop,
+            durable: () => completed(host, stepId, 'invoke', result.output),
           })
           return
         }
         const error = result.error ?? { name: 'Error', message: `child run "${childId}" ${result.status}` }
         host.deliver({
           call,
-          entry: { id: stepId, kind: 'invoke', status: 'failed', error, childId, signalKey: signal.key },
+          entry: { id: stepId, kind: 'invoke', status: 'failed', error, childId, signalKey: signal.key, h: hash },
           error: fromStoredError(error),
           drop,
+          durable: () => failed(host, stepId, 'invoke', fromStoredError(error)),
         })
       },
     })
@@ -179,6 +206,7 @@ export const invokeStep = (host: StepHost, child: Workflow, input: unknown, step
         call,
         entry: { id: stepId, kind: 'invoke', status: 'failed', error: stored, h: hash },
         error: fromStoredError(stored),
+        durable: () => failed(host, stepId, 'invoke', fromStoredError(stored)),
       })
     } finally {
       host.leave()
