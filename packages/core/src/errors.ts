@@ -25,6 +25,8 @@ export const ErrorCodes = {
   CORRUPT_RECORD: 'ERR_CORRUPT_RECORD',
   ENGINE_STATE: 'ERR_ENGINE_STATE',
   HOOK: 'ERR_HOOK',
+  RATE_LIMITED: 'ERR_RATE_LIMITED',
+  SCHEDULE_NOT_FOUND: 'ERR_SCHEDULE_NOT_FOUND',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
@@ -302,6 +304,44 @@ export class HookError extends DoSdkError {
   }
 }
 
+/**
+ * `engine.trigger` of a workflow with `rateLimit`: the key had `limit` runs within the last
+ * `period`, so this one was dropped (nothing was written). `retryAt` is when a run of the key would
+ * be admitted again.
+ */
+export class RateLimitedError extends DoSdkError {
+  readonly workflowId: string
+  /** The rate-limit key, as `rateLimit.key(input)` returned it (`''` without a key). */
+  readonly key: string
+  readonly limit: number
+  /** The period, ms. */
+  readonly periodMs: number
+  /** Unix ms from which a run of this key would be admitted. */
+  readonly retryAt: number
+  constructor(workflowId: string, key: string, limit: number, periodMs: number, retryAt: number) {
+    super(
+      ErrorCodes.RATE_LIMITED,
+      `Workflow "${workflowId}"${key ? ` key "${key}"` : ''}: rate limit of ${limit} runs per ${periodMs} ms reached; the run was dropped (next admitted at ${new Date(retryAt).toISOString()})`,
+    )
+    this.name = 'RateLimitedError'
+    this.workflowId = workflowId
+    this.key = key
+    this.limit = limit
+    this.periodMs = periodMs
+    this.retryAt = retryAt
+  }
+}
+
+/** No schedule with this id exists (`engine.schedules`). */
+export class ScheduleNotFoundError extends DoSdkError {
+  readonly scheduleId: string
+  constructor(scheduleId: string) {
+    super(ErrorCodes.SCHEDULE_NOT_FOUND, `Schedule "${scheduleId}" not found`)
+    this.name = 'ScheduleNotFoundError'
+    this.scheduleId = scheduleId
+  }
+}
+
 /** Turns anything thrown into an Error (a thrown string becomes its message). */
 export const toError = (value: unknown): Error => {
   if (value instanceof Error) return value
@@ -335,5 +375,7 @@ export const errorClassOf = (code: string): (abstract new (...args: never[]) => 
       ERR_CORRUPT_RECORD: CorruptRecordError,
       ERR_ENGINE_STATE: EngineStateError,
       ERR_HOOK: HookError,
+      ERR_RATE_LIMITED: RateLimitedError,
+      ERR_SCHEDULE_NOT_FOUND: ScheduleNotFoundError,
     }) as Record<string, (abstract new (...args: never[]) => DoSdkError) | undefined>
   )[code]

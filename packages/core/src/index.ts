@@ -58,9 +58,10 @@ export type {
 } from './engine/engine-types.js'
 export type { Limits } from './engine/execution-deps.js'
 export type { ForkOptions } from './engine/fork.js'
-export type { RunStatus, StepKind, StoredError } from './engine/records.js'
+export type { PendingReason, RunStatus, ScheduleCatchup, ScheduleOverlap, StepKind, StoredError } from './engine/records.js'
 export type { ReplayCheckOptions, ReplayCheckReport, ReplayFailure } from './engine/replay-check.js'
 export type { RunInfo, StepInfo } from './engine/run-info.js'
+export type { EngineSchedules, ScheduleInfo, ScheduleOptions, ScheduleUpdate } from './engine/schedule-types.js'
 export type { DoSdkErrorOptions, ErrorCode, ValidationIssue } from './errors.js'
 export {
   ActionFailedError,
@@ -76,9 +77,11 @@ export {
   LeaseLostError,
   NonDeterminismError,
   NonRetryableError,
+  RateLimitedError,
   RetryAfterError,
   RunFailedError,
   RunNotFoundError,
+  ScheduleNotFoundError,
   SerializationError,
   SizeLimitError,
   StoreError,
@@ -108,11 +111,18 @@ export { DEFAULT_RETRY, isRetryable, retryDelay } from './retry.js'
 export type { Serializer } from './serializer.js'
 export { jsonSerializer, roundTrip } from './serializer.js'
 export type {
+  ConcurrencyOption,
+  DebounceOption,
+  FlowControl,
+  FlowKey,
+  RateOption,
   SignalName,
   SignalPayload,
   SignalSchemas,
+  SingletonOption,
   Step,
   StepFnContext,
+  StepMapOptions,
   StepRunOptions,
   StepStore,
   WaitForEvent,
@@ -122,6 +132,7 @@ export type {
   WorkflowContext,
   WorkflowInput,
   WorkflowOutput,
+  WorkflowSchedule,
   WorkflowSignals,
   WorkflowState,
 } from './workflow.js'

@@ -5,6 +5,7 @@ import { InvalidArgumentError } from './errors.js'
 import { assertId } from './ids.js'
 import type { Logger } from './logger.js'
 import type { RetryOptions } from './retry.js'
+import { flowControlOf, scheduleOf } from './workflow-flow.js'
 
 type InputOf<S> = S extends ZodType ? z.output<S> : any
 type RawInputOf<S> = S extends ZodType ? z.input<S> : any
@@ -99,11 +100,85 @@ export interface Step<S = Record<string, any>, G = undefined> {
   setState(patch: Partial<S> | ((state: S) => S)): Promise<S>
   /** Starts a child workflow and waits for its output; cancelling this run cancels the child. */
   invoke<W extends Workflow>(child: W, input: WorkflowInput<W>, options?: { id?: string }): Promise<WorkflowOutput<W>>
+  /**
+   * Runs `fn(item, index)` for every item, at most `concurrency` at a time (the next starts when one
+   * finishes), and resolves the results in item order. The steps an item calls get ids scoped to it
+   * (`map#1[3]/fetch#1`), so ids do not depend on which item finished first; replay hands the results
+   * back in journal order and the pool starts the same items at the same points. If an item throws,
+   * no new item starts, the ones running finish, and the first error is thrown.
+   * @example
+   * ```ts
+   * const pages = await step.map(urls, (url) => step.run(fetchPage, { url }), { concurrency: 5 })
+   * ```
+   */
+  map<T, R>(items: readonly T[], fn: (item: T, index: number) => Promise<R>, options?: StepMapOptions): Promise<R[]>
   /** The current time (Unix ms), journaled. */
   now(): Promise<number>
   /** A random UUID, journaled. */
   uuid(): Promise<string>
   store: StepStore
+}
+
+/** Options of `step.map`. */
+export interface StepMapOptions {
+  /** Items whose `fn` runs at once; the next item starts when one finishes. @default 10 */
+  concurrency?: number
+  /** Base of the item scopes (`<id>#n[i]/…`) instead of `map`. */
+  id?: string
+}
+
+/** A key function of flow control: the run's input in, the key out (one limit per key). */
+export type FlowKey<I> = (input: I) => string
+
+/** `concurrency`: at most `limit` runs of one key execute at once, across every process. */
+export interface ConcurrencyOption<I = any> {
+  /** The key of a run (e.g. its user). Without it the limit is workflow-wide. */
+  key?: FlowKey<I>
+  limit: number
+}
+
+/** `rateLimit` (drop beyond) and `throttle` (delay beyond): at most `limit` runs of one key start within any `period`. */
+export interface RateOption<I = any> {
+  key?: FlowKey<I>
+  limit: number
+  period: Duration
+}
+
+/** `debounce`: a run starts `period` after the last trigger of its key, with the last input; `timeout` caps the wait from the first. */
+export interface DebounceOption<I = any> {
+  key?: FlowKey<I>
+  period: Duration
+  timeout?: Duration
+}
+
+/** `singleton`: one unfinished run per key; `skip` returns it to a new trigger, `cancel` cancels it and starts the new one. */
+export interface SingletonOption<I = any> {
+  key?: FlowKey<I>
+  mode: 'skip' | 'cancel'
+}
+
+/** A declarative schedule: registered at `engine.start()` as schedule `workflow:<id>`. */
+export interface WorkflowSchedule<I = any> {
+  /** Cron expression (5 fields, or 6 with seconds first), e.g. `0 9 * * 1`. */
+  cron: string
+  /** IANA time zone the expression is read in. @default 'UTC' */
+  timezone?: string
+  /** Input of every run it starts. */
+  input?: I
+  /** @default 'skip' */
+  overlap?: 'skip' | 'buffer-one' | 'allow'
+  /** @default 'latest' */
+  catchup?: 'none' | 'latest' | 'all'
+}
+
+/** Flow control of a workflow, as `workflow.create` checked it. */
+export interface FlowControl {
+  concurrency: readonly { key?: FlowKey<any>; limit: number }[]
+  rateLimit?: { key?: FlowKey<any>; limit: number; periodMs: number }
+  throttle?: { key?: FlowKey<any>; limit: number; periodMs: number }
+  debounce?: { key?: FlowKey<any>; periodMs: number; timeoutMs?: number }
+  singleton?: { key?: FlowKey<any>; mode: 'skip' | 'cancel' }
+  priority?: (input: any) => number
 }
 
 /** What a workflow's `run` receives. */
@@ -153,6 +228,28 @@ export interface WorkflowConfig<
    * @default {}
    */
   initialState?: (input: InputOf<IS>) => NoInfer<InitialState<ST>>
+  /**
+   * Start a run on a cron schedule (registered at `engine.start()` as schedule `workflow:<id>`,
+   * idempotently; updated when this changes). See docs/guides/scheduling.md.
+   * @example { cron: '0 9 * * 1', timezone: 'Europe/Berlin' }
+   */
+  schedule?: WorkflowSchedule<NoInfer<InputOf<IS>>>
+  /**
+   * At most `limit` runs of one key execute at once, across every engine process sharing the store
+   * (one option, or several: e.g. per user and global). A run over the limit waits `pending`.
+   * @example { key: (input) => input.userId, limit: 1 }
+   */
+  concurrency?: ConcurrencyOption<NoInfer<InputOf<IS>>> | ConcurrencyOption<NoInfer<InputOf<IS>>>[]
+  /** At most `limit` runs of one key are started per `period`; `engine.trigger` beyond it throws RateLimitedError (nothing written). */
+  rateLimit?: RateOption<NoInfer<InputOf<IS>>>
+  /** At most `limit` runs of one key start per `period`; beyond it a run waits `pending` for its turn. */
+  throttle?: RateOption<NoInfer<InputOf<IS>>>
+  /** Triggers of one key within `period` of each other make one run, with the last input. */
+  debounce?: DebounceOption<NoInfer<InputOf<IS>>>
+  /** One unfinished run per key. */
+  singleton?: SingletonOption<NoInfer<InputOf<IS>>>
+  /** Among runs waiting to start together, the higher priority starts first. @default 0 */
+  priority?: (input: NoInfer<InputOf<IS>>) => number
   run: (ctx: WorkflowContext<InputOf<IS>, ST, SG>) => Promise<RunReturn<OS, R>>
 }
 
@@ -171,6 +268,10 @@ export interface Workflow<TInput = any, TOutput = any, TState = any, TSignals = 
   /** The declared signals (a frozen object without prototype), or undefined when it declares none. */
   readonly signalSchemas?: Readonly<SignalSchemas>
   readonly initialState: (input: any) => TState
+  /** Flow control (concurrency, rate limit, throttle, debounce, singleton, priority), when it has any. */
+  readonly flow?: FlowControl
+  /** The declarative schedule, if any. */
+  readonly schedule?: WorkflowSchedule
   // `any` signals: the engine calls it with an untyped step, and a workflow declaring signals stays
   // assignable to `Workflow` (a contravariant TSignals here would make that fail).
   readonly run: (ctx: WorkflowContext<any, TState, any>) => Promise<unknown>
@@ -247,6 +348,8 @@ function create<
     throw new InvalidArgumentError(`Workflow "${id}": initialState must be a function (input) => state`)
   }
   const signalSchemas = signalSchemasOf(id, config.signals)
+  const flow = flowControlOf(id, config as unknown as Record<string, unknown>)
+  const schedule = scheduleOf(id, config.schedule)
   return Object.freeze({
     kind: 'workflow' as const,
     id,
@@ -256,6 +359,8 @@ function create<
     stateSchema: config.state,
     outputSchema: config.output,
     signalSchemas,
+    ...(flow ? { flow } : {}),
+    ...(schedule ? { schedule } : {}),
     initialState: (config.initialState ?? (() => ({}))) as (input: unknown) => ST,
     run: config.run as (ctx: WorkflowContext<any, ST, SG>) => Promise<unknown>,
   })

@@ -14,6 +14,7 @@ import type { ForkOptions } from './fork.js'
 import type { RunStatus, StepKind } from './records.js'
 import type { ReplayCheckOptions, ReplayCheckReport } from './replay-check.js'
 import type { RunInfo } from './run-info.js'
+import type { EngineSchedules } from './schedule-types.js'
 
 /** Options of {@link createEngine}. */
 export interface EngineOptions {
@@ -140,11 +141,21 @@ export interface Engine {
   readonly hookRegistry: HookRegistry
   /** The user's face of the Datastore (`get`, `set` with TTL, `delete`, `list`, atomic `update`). */
   readonly kv: KV
+  /**
+   * Durable schedules (cron in a time zone, or a fixed interval), shared by every engine process on
+   * the store: each tick starts exactly one run. See docs/guides/scheduling.md.
+   */
+  readonly schedules: EngineSchedules
   /** Runs plugin setups, then resumes every run that was in flight. */
   start(): Promise<void>
   /** Stops claiming work, lets in-flight steps finish (up to `drainTimeout`), and lets its runs go for other engines. */
   stop(): Promise<void>
-  /** Starts a run of `workflow`; with an existing `id`, returns that run instead (idempotent). */
+  /**
+   * Starts a run of `workflow`; with an existing `id`, returns that run instead (idempotent). With
+   * flow control the handle may point at another run: the unfinished run of a `singleton` key
+   * (`skip`), or the waiting run of a `debounce` key (which takes this input).
+   * @throws RateLimitedError when the workflow's `rateLimit` drops the run (nothing is written)
+   */
   trigger<W extends Workflow>(workflow: W, input: WorkflowInput<W>, options?: TriggerOptions): Promise<RunHandle<WorkflowOutput<W>, W>>
   /**
    * Sends a signal to a run, given its id or a handle; it is kept until the run waits for it, and

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Action } from '../action.js'
 import { createKV, type KV } from '../datastore/kv.js'
+import type { ListedEntry } from '../datastore/types.js'
 import { toMs } from '../duration.js'
 import { CapabilityError, EngineStateError, InvalidArgumentError, WorkflowNotFoundError } from '../errors.js'
 import { HOOK_NAMES, Hooks } from '../hooks/registry.js'
@@ -23,8 +24,9 @@ import type {
 } from './engine-types.js'
 import { Execution } from './execution.js'
 import type { ExecutionDeps, ExecutionOutcome } from './execution-deps.js'
+import { concurrencyOf, findSlots, startsPending } from './flow-control.js'
 import { type ForkOptions, forkWrites } from './fork.js'
-import { keys } from './keys.js'
+import { keys, timeOfDueKey } from './keys.js'
 import { releaseEngineLock, renewEngineLock, setupPlugins, takeEngineLock } from './lifecycle.js'
 import { awaitResult, countRuns, listRuns, resultWithoutEngine } from './queries.js'
 import { type JournalEntry, type RunRecord, TERMINAL } from './records.js'
@@ -33,6 +35,8 @@ import { type RunInfo, toRunInfo } from './run-info.js'
 import { Runs } from './runs.js'
 import { Scheduler } from './scheduler.js'
 import type { SchedulerHost } from './scheduler-contract.js'
+import { Schedules } from './schedules.js'
+import { emitAdmitted, startRun } from './starting.js'
 import { EngineStore } from './store.js'
 
 const WAKE_CHANNEL = 'wake'
@@ -55,6 +59,10 @@ export class EngineImpl implements Engine, SchedulerHost {
   private readonly latest = new Map<string, Workflow>()
   private readonly registeredActions = new Map<string, Action>()
   private readonly scheduler: Scheduler
+  /** `engine.schedules`: durable cron and interval schedules. */
+  readonly schedules: Schedules
+  /** How long a run waits before it looks for a free concurrency slot again. */
+  private readonly slotWaitMs: number
   private readonly deps: ExecutionDeps
   private readonly waiters = new Map<string, Set<(record?: RunRecord) => void>>()
   private readonly drainTimeoutMs: number
@@ -97,6 +105,24 @@ export class EngineImpl implements Engine, SchedulerHost {
     const random = options.random ?? { uuid: randomUUID }
     this.runs = new Runs(this.store, this.clock, random, this.log, { engineId: this.engineId, leaseMs: this.leaseMs, retentionMs })
     this.scheduler = new Scheduler(this)
+    this.slotWaitMs = Math.min(1_000, Math.max(50, this.pollIntervalMs))
+    const engine = this
+    this.schedules = new Schedules({
+      store: this.store,
+      runs: this.runs,
+      hooks: this.hooks,
+      log: this.log,
+      pollIntervalMs: this.pollIntervalMs,
+      now: () => this.clock.now(),
+      cancel: (runId, reason) => this.cancel(runId, reason),
+      workflow: (id) => this.latest.get(id),
+      trigger: (wf, input, runId) => this.trigger(wf, input as never, { id: runId }),
+      due(at, runCreated) {
+        engine.scheduler.arm(at)
+        if (runCreated) engine.notifyOthers('*')
+      },
+      admitted: (wf, a, runId) => emitAdmitted(this.hooks, wf, a, runId, this.clock.now()),
+    })
     this.deps = {
       engineId: this.engineId,
       store: this.store,
@@ -149,6 +175,8 @@ export class EngineImpl implements Engine, SchedulerHost {
       this.lockVersion = await takeEngineLock(this.store, this.options.store.name, this.engineId, this.clock.now(), this.leaseMs)
     const ds = this.options.store
     if (ds.capabilities.pubsub && ds.subscribe) this.unsubscribe = await ds.subscribe(WAKE_CHANNEL, (message) => this.woken(message))
+    // Declarative schedules (`workflow.create({ schedule })`) follow the definitions this engine runs.
+    await this.schedules.register([...this.latest.values()])
     this.state = 'started'
     if (this.options.keepAlive !== false) this.keepAlive = setInterval(() => {}, 1 << 30)
     this.scheduler.start()
@@ -212,22 +240,35 @@ export class EngineImpl implements Engine, SchedulerHost {
     const runId = options.id === undefined ? `${wf.id}:${timeOrderedUuid(this.clock.now())}` : assertId(options.id, 'run id')
     const parsed = await parseWith(wf.inputSchema, input, `input of workflow "${wf.id}"`)
     const definition = this.workflows.get(wf.id)?.get(wf.version) ?? registered
-    const runHere = this.state === 'started' && this.hasRoom()
+    // A run that needs a concurrency slot, or waits for its turn (throttle, debounce), is claimed by the scheduler.
+    const runHere = this.state === 'started' && this.hasRoom() && !startsPending(definition)
     if (runHere) this.reserved++
+    let id = runId
     try {
-      const { ops, record } = await this.runs.create(definition, parsed, runId, undefined, runHere)
-      const res = await this.store.batch(ops)
-      if (res.ok && runHere) {
+      const { runId: startedId, created } = await startRun(this.admission, definition, parsed, runId, runHere, options.id !== undefined)
+      id = startedId
+      if (created?.record.status === 'running') {
         this.reserved--
-        this.execute(definition, record, res.versions[ops.findIndex((op) => op.key === keys.run(runId))] as number, true)
-      } else if (res.ok) {
-        this.scheduler.arm(this.clock.now())
+        this.execute(definition, created.record, created.version, true)
+      } else if (created) {
+        this.scheduler.arm(created.record.dueKey ? timeOfDueKey(created.record.dueKey) : this.clock.now())
         this.notifyOthers('*')
       }
     } finally {
       if (runHere && !this.executions.has(runId)) this.reserved = Math.max(0, this.reserved - 1)
     }
-    return this.handle(runId, wf.id)
+    return this.handle(id, wf.id)
+  }
+
+  /** What admission (flow control at trigger time) needs. */
+  private get admission() {
+    return {
+      store: this.store,
+      runs: this.runs,
+      hooks: this.hooks,
+      now: () => this.clock.now(),
+      cancel: (runId: string, reason: string) => this.cancel(runId, reason),
+    }
   }
 
   private execute(wf: Workflow, record: RunRecord, version: number, fresh: boolean) {
@@ -259,13 +300,47 @@ export class EngineImpl implements Engine, SchedulerHost {
     if (!wf || !this.hasRoom() || this.state !== 'started') return false
     this.reserved++
     try {
-      const got = await this.runs.claim(record, version, foundDueKey)
-      if (!got || this.state !== 'started') return false
-      this.execute(wf, got.record, got.version, false)
-      return true
+      const wanted = concurrencyOf(wf, record.input)
+      // A slot another run took between our look and our claim: look again (a few times, then the next pass).
+      for (let tries = 0; tries < 5; tries++) {
+        const found = wanted.length ? await findSlots(this.store, record, wanted, this.clock.now() + this.slotWaitMs) : { slots: [] }
+        if ('reason' in found) {
+          const first = record.pendingReason?.kind !== 'concurrency'
+          if ((await this.runs.defer(record, version, found.reason, foundDueKey)) && first && this.hooks.has('flow:delayed'))
+            this.hooks.emit('flow:delayed', {
+              runId: record.id,
+              workflowId: record.workflowId,
+              version: record.workflowVersion,
+              at: this.clock.now(),
+              reason: 'concurrency',
+              key: found.reason.key,
+              until: found.reason.until,
+            })
+          this.scheduler.arm(found.reason.until)
+          return false
+        }
+        const got = await this.runs.claim(record, version, foundDueKey, found.slots)
+        if ('conflictKey' in got) {
+          if (got.conflictKey.startsWith('slot/')) continue
+          return false
+        }
+        if (this.state !== 'started') return false
+        this.execute(wf, got.record, got.version, false)
+        return true
+      }
+      return false
     } finally {
       this.reserved--
     }
+  }
+
+  fireTicks(page: ListedEntry[]): Promise<void> {
+    return this.schedules.fire(page)
+  }
+
+  /** The earliest stored work after now (Unix ms): a run's due entry or a schedule's tick. The test engine steps its clock through them. */
+  nextDueAt(): Promise<number | undefined> {
+    return this.scheduler.nextDueAt()
   }
 
   cascade(runId: string): Promise<void> {

@@ -9,6 +9,7 @@ import { Quiescence } from './quiescence.js'
 import { compact, fromStoredError, type JournalEntry, type RunRecord } from './records.js'
 import { ReplayCursor } from './replay-cursor.js'
 import { stepEvent } from './steps/attempts.js'
+import { stepScope } from './steps/map.js'
 import type { Outcome, StepCall, StepHost } from './steps/types.js'
 import { SimulatedCrash } from './store.js'
 import { type Change, renewed } from './transitions.js'
@@ -163,7 +164,9 @@ export abstract class ExecutionCore implements StepHost {
 
   // --- StepHost -----------------------------------------------------------------------------------
 
-  nextStepId(base: string): string {
+  nextStepId(name: string): string {
+    // Inside a `step.map` item the id is scoped to the item (`map#1[3]/fetch#1`).
+    const base = stepScope(this) + name
     const n = (this.counters.get(base) ?? 0) + 1
     this.counters.set(base, n)
     return `${base}#${n}`

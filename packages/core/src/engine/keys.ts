@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto'
+
 /**
  * The engine's key space inside a Datastore. Every key is ASCII-prefixed so listing order is the
  * same on every adapter; ids are validated (`ids.ts`) so a `/` inside an id cannot be confused with
@@ -39,6 +41,22 @@ export const keys = {
   due: (at: number, runId: string) => `due/${timeKey(at)}/${runId}`,
   /** Upper bound (exclusive) of due entries at or before `at`. */
   dueBefore: (at: number) => `due/${timeKey(at + 1)}`,
+  /** A schedule record (`schedules.ts`): its spec, next tick, last run. */
+  schedule: (scheduleId: string) => `sch/${scheduleId}`,
+  schedulePrefix: 'sch/',
+  /** A schedule's one tick entry, time-ordered like the due index (which holds runs only). */
+  tickPrefix: 'tick/',
+  tick: (at: number, scheduleId: string) => `tick/${timeKey(at)}/${scheduleId}`,
+  /** Upper bound (exclusive) of tick entries at or before `at`. */
+  tickBefore: (at: number) => `tick/${timeKey(at + 1)}`,
+  /**
+   * Concurrency slot `i` of a workflow's key (`flow-control.ts`); its value is the run holding it.
+   * `key` is already encoded by {@link flowKey}.
+   */
+  slotPrefix: (workflowId: string, key: string) => `slot/${workflowId}/${key}/`,
+  slot: (workflowId: string, key: string, i: number) => `slot/${workflowId}/${key}/${pad(i, 5)}`,
+  /** A flow-control record of a workflow's key: `rate`, `throttle` (start-time logs), `debounce`, `singleton` (the run they point at). */
+  flow: (kind: 'rate' | 'throttle' | 'debounce' | 'singleton', workflowId: string, key: string) => `flow/${kind}/${workflowId}/${key}`,
   kvPrefix: 'kv/',
   kv: (key: string) => `kv/${key}`,
   /** Run indexes, newest first (see `transitions.ts` for when they move). */
@@ -57,7 +75,23 @@ export const keys = {
   },
 } as const
 
+/**
+ * A user's flow-control key (`concurrency.key(input)`…) as it goes into a store key: percent-encoded
+ * (so a `/` in it is no separator), and hashed when long (keys stay far below the 1024-unit limit).
+ */
+export const flowKey = (key: string): string => {
+  const encoded = encodeURIComponent(key)
+  return encoded.length <= 200 ? encoded : `~${createHash('sha256').update(key).digest('hex')}`
+}
+
 const DUE_TIME_START = 'due/'.length
+const TICK_TIME_START = 'tick/'.length
+
+/** The schedule id inside a tick key. */
+export const scheduleIdOfTickKey = (key: string) => key.slice(TICK_TIME_START + TIME_WIDTH + 1)
+
+/** The time inside a tick key. */
+export const timeOfTickKey = (key: string) => Number(key.slice(TICK_TIME_START, TICK_TIME_START + TIME_WIDTH))
 
 /** The run id inside a due key. */
 export const runIdOfDueKey = (key: string) => key.slice(DUE_TIME_START + TIME_WIDTH + 1)

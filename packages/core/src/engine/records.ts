@@ -70,6 +70,63 @@ export interface RunRecord {
   expiresAt?: number
   /** Set by retention before it deletes the journal: the run is being removed and cannot be retried. */
   deleting?: true
+  /** Concurrency slots (`slot/…` keys) the run holds while it executes; released when it suspends, ends or is let go. */
+  slots?: string[]
+  /** Why a pending run has not started yet (flow control), shown by `getRun`. */
+  pendingReason?: PendingReason
+  /** The workflow's `priority(input)`: among runs due together, the higher starts first. */
+  priority?: number
+  /** The schedule that started the run, and the tick it is for (Unix ms). */
+  schedule?: { id: string; tickAt: number }
+}
+
+/** Why a pending run waits (flow control). */
+export interface PendingReason {
+  /** `concurrency`: every slot of a key is taken; `throttle`: the key's limit per period is reached; `debounce`: more triggers may come. */
+  kind: 'concurrency' | 'throttle' | 'debounce'
+  /** The flow-control key (as `key(input)` returned it; `''` for a workflow-wide limit). */
+  key: string
+  /** The limit that holds it (concurrency and throttle). */
+  limit?: number
+  /** When it is looked at again, or starts (Unix ms). */
+  until: number
+}
+
+/** How a schedule treats a tick while its last run has not finished. */
+export type ScheduleOverlap = 'skip' | 'buffer-one' | 'allow'
+/** Which ticks missed while no engine ran (downtime) still start a run. */
+export type ScheduleCatchup = 'none' | 'latest' | 'all'
+
+/** A schedule, `sch/{id}`. Its version fences every tick: one run per tick across processes. */
+export interface ScheduleRecord {
+  f: 1
+  id: string
+  workflowId: string
+  /** A cron expression (5 or 6 fields) read in `timezone`; or else `every`. */
+  cron?: string
+  /** IANA time zone of `cron`. @default 'UTC' */
+  timezone?: string
+  /** Fixed interval (ms), ticks at `anchor + k * every`. */
+  every?: number
+  anchor?: number
+  input?: unknown
+  overlap: ScheduleOverlap
+  catchup: ScheduleCatchup
+  paused: boolean
+  /** Made by `workflow.create({ schedule })` (id `workflow:<workflowId>`), kept in line with the definition at `engine.start()`. */
+  declarative?: true
+  /** The next tick (Unix ms), while not paused and not finished. */
+  nextAt?: number
+  /** The schedule's one tick entry: at `nextAt`, or earlier to look at a buffered tick again. */
+  tickKey?: string
+  /** A tick kept back by `overlap: 'buffer-one'` until the last run finishes (its time, Unix ms). */
+  buffered?: number
+  /** The last run the schedule started. */
+  lastRunId?: string
+  /** The time of the last tick handled (a run started, or skipped). */
+  lastTickAt?: number
+  createdAt: number
+  updatedAt: number
 }
 
 export type StepKind = 'action' | 'fn' | 'sleep' | 'wait' | 'state' | 'now' | 'uuid' | 'store.get' | 'store.set' | 'store.delete' | 'invoke'

@@ -1,4 +1,4 @@
-import type { JournalEntry, RunRecord, RunStatus, StepKind, StoredError } from './records.js'
+import type { JournalEntry, PendingReason, RunRecord, RunStatus, StepKind, StoredError } from './records.js'
 
 /** One step of a run, as `engine.getRun` shows it. */
 export interface StepInfo {
@@ -43,6 +43,12 @@ export interface RunInfo<TOutput = unknown, TState = unknown, TInput = unknown> 
   owner?: string
   /** Times `engine.retry` was used on this run. */
   retries: number
+  /** Why a `pending` run has not started: flow control (a concurrency key at its limit, a throttle, a debounce). */
+  pendingReason?: PendingReason
+  /** The run's `priority`, when its workflow has one. */
+  priority?: number
+  /** The schedule that started it, and the tick (Unix ms). */
+  schedule?: { id: string; tickAt: number }
 }
 
 const stepStatus = (e: JournalEntry): StepInfo['status'] => {
@@ -103,5 +109,8 @@ export const toRunInfo = (record: RunRecord, entries: JournalEntry[]): RunInfo =
   if (record.waitingFor) info.waitingFor = record.waitingFor
   if (record.parent) info.parentId = record.parent.runId
   if (record.owner) info.owner = record.owner
+  if (record.pendingReason && record.status === 'pending') info.pendingReason = record.pendingReason
+  if (record.priority !== undefined) info.priority = record.priority
+  if (record.schedule) info.schedule = record.schedule
   return info
 }

@@ -7,7 +7,16 @@ import type { Clock } from './clock.js'
 import type { RandomSource } from './execution-deps.js'
 import { CANCEL_SIGNAL } from './inbox.js'
 import { keys } from './keys.js'
-import { compact, type JournalEntry, type ParentRef, type RunRecord, type SignalRecord, TERMINAL, toStoredError } from './records.js'
+import {
+  compact,
+  type JournalEntry,
+  type ParentRef,
+  type PendingReason,
+  type RunRecord,
+  type SignalRecord,
+  TERMINAL,
+  toStoredError,
+} from './records.js'
 import type { EngineStore } from './store.js'
 import {
   batchOf,
@@ -16,10 +25,13 @@ import {
   claimed,
   corruptReplacement,
   created,
+  deferred,
   deleting,
   ended,
+  type NewRun,
   removedOps,
   retried,
+  type SlotClaim,
   signalOps,
   type TransitionContext,
 } from './transitions.js'
@@ -65,40 +77,70 @@ export class Runs {
     return got
   }
 
-  /** Applies a change decided on a record read at `version`; false when the record moved meanwhile. */
-  async apply(c: Change, version: number, extra: WriteOp[] = []): Promise<{ ok: boolean; version: number }> {
+  /** Applies a change decided on a record read at `version`; false (with the key whose condition failed) when something moved meanwhile. */
+  async apply(c: Change, version: number, extra: WriteOp[] = []): Promise<{ ok: boolean; version: number; conflictKey?: string }> {
     const encoded = this.store.encode(compact(c.record), `run "${c.record.id}"`)
     const ops = batchOf(c, encoded, version, extra)
     const res = await this.store.batch(ops)
-    if (!res.ok) return { ok: false, version: 0 }
+    if (!res.ok) return { ok: false, version: 0, conflictKey: res.conflictKey }
     return { ok: true, version: res.versions[c.put.length + extra.length] as number }
+  }
+
+  /** The state a run of `wf` starts with, parsed and scrubbed as stored. */
+  async initialState(wf: Workflow, input: unknown): Promise<unknown> {
+    return this.store.scrub(await parseWith(wf.stateSchema, wf.initialState(input) ?? {}, `initial state of workflow "${wf.id}"`))
   }
 
   /**
    * The writes that create a run: its record only if absent (a trigger with an existing id changes
    * nothing), with its due and index entries. `runHere`: created running, leased to this engine.
+   * `extra`: what flow control and schedules add (a priority, the schedule, a later start and why).
    */
-  async create(wf: Workflow, input: unknown, runId: string, parent: ParentRef | undefined, runHere: boolean) {
-    const state = this.store.scrub(await parseWith(wf.stateSchema, wf.initialState(input) ?? {}, `initial state of workflow "${wf.id}"`))
-    const fields = {
+  async create(
+    wf: Workflow,
+    input: unknown,
+    runId: string,
+    parent: ParentRef | undefined,
+    runHere: boolean,
+    extra: Omit<NewRun, keyof RunRecord & ('id' | 'workflowId' | 'workflowVersion' | 'input' | 'state' | 'nonce' | 'parent')> & {
+      dueAt?: number
+    } = {},
+  ) {
+    const { dueAt, ...more } = extra
+    const fields: NewRun = {
       id: runId,
       workflowId: wf.id,
       workflowVersion: wf.version,
       input: this.store.scrub(input),
-      state,
+      state: await this.initialState(wf, input),
       nonce: this.nonce(),
       parent,
+      ...more,
     }
-    const c = created(fields, this.ctx(), runHere)
+    const c = created(fields, this.ctx(), runHere, dueAt)
     const ops: WriteOp[] = batchOf(c, this.store.encode(compact(c.record), `run "${runId}"`), 0)
     return { ops, record: c.record }
   }
 
-  /** Claims a run for this engine; resolves the claimed record and its version, or undefined when another engine won. */
-  async claim(record: RunRecord, version: number, foundDueKey?: string): Promise<ReadRun | undefined> {
-    const c = claimed(record, this.ctx(), foundDueKey)
+  /**
+   * Claims a run for this engine, taking `slots` (concurrency) in the same batch; resolves the
+   * claimed record and its version, or the key whose condition failed (the record: another engine
+   * won; a slot: another run took it).
+   */
+  async claim(
+    record: RunRecord,
+    version: number,
+    foundDueKey?: string,
+    slots: SlotClaim[] = [],
+  ): Promise<ReadRun | { conflictKey: string }> {
+    const c = claimed(record, this.ctx(), foundDueKey, slots)
     const res = await this.apply(c, version)
-    return res.ok ? { record: c.record, version: res.version } : undefined
+    return res.ok ? { record: c.record, version: res.version } : { conflictKey: res.conflictKey ?? keys.run(record.id) }
+  }
+
+  /** Flow control holds a run back (`deferred`); false when the record moved meanwhile. */
+  async defer(record: RunRecord, version: number, reason: PendingReason, foundDueKey?: string): Promise<boolean> {
+    return (await this.apply(deferred(record, this.ctx(), reason, foundDueKey), version)).ok
   }
 
   /**

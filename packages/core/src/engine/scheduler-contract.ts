@@ -1,3 +1,4 @@
+import type { ListedEntry } from '../datastore/types.js'
 import type { Hooks } from '../hooks/registry.js'
 import type { Logger } from '../logger.js'
 import type { Clock } from './clock.js'
@@ -36,6 +37,8 @@ export interface SchedulerHost {
   canRun(record: RunRecord): boolean
   /** Claims the run (compare-and-set on its record) and executes it; false when another engine won. */
   claim(record: RunRecord, version: number, foundDueKey?: string): Promise<boolean>
+  /** Fires a page of due schedule tick entries (`tick/…`, see schedules.ts). */
+  fireTicks(page: ListedEntry[]): Promise<void>
   /** Cancels the children of a cancelled run. */
   cascade(runId: string): Promise<void>
   /** Periodic upkeep done with lease renewal (the single-process lock, the store clock). */

@@ -127,24 +127,31 @@ export class Scheduler {
 
   /** The earliest due entry or schedule tick after now (Unix ms), if any. */
   async nextDueAt(): Promise<number | undefined> {
-    const h = this.host
-    const now = h.clock.now()
-    const [[due], [tick]] = await Promise.all([
-      h.store.list(keys.duePrefix, { after: keys.dueBefore(now), limit: 1 }),
-      h.store.list(keys.tickPrefix, { after: keys.tickBefore(now), limit: 1 }),
+    const now = this.host.clock.now()
+    const [[due], tick] = await Promise.all([
+      this.host.store.list(keys.duePrefix, { after: keys.dueBefore(now), limit: 1 }),
+      this.nextTickAt(),
     ])
-    const times = [due && timeOfDueKey(due.key), tick && timeOfTickKey(tick.key)].filter((t): t is number => t !== undefined)
+    const times = [due && timeOfDueKey(due.key), tick].filter((t): t is number => t !== undefined)
     return times.length ? Math.min(...times) : undefined
+  }
+
+  /** The earliest schedule tick after now (Unix ms), if any. */
+  async nextTickAt(): Promise<number | undefined> {
+    const [tick] = await this.host.store.list(keys.tickPrefix, { after: keys.tickBefore(this.host.clock.now()), limit: 1 })
+    return tick && timeOfTickKey(tick.key)
   }
 
   /** One pass: schedule ticks up to now (they create pending runs), the due index up to now, then the inbox markers. */
   private async pass() {
     const h = this.host
     const now = h.clock.now()
+    // Until no tick is due: a schedule catching up (`catchup: 'all'`) moves its entry to its next
+    // missed tick, later in the listing, so the next page finds it.
     for (let after: string | undefined; this.running; ) {
       const page = await h.store.list(keys.tickPrefix, { before: keys.tickBefore(now), after, limit: PAGE })
-      if (page.length) await h.fireTicks(page)
-      if (page.length < PAGE) break
+      if (page.length === 0) break
+      await h.fireTicks(page)
       after = page[page.length - 1]?.key
     }
     // Entries up to one lease ahead, on the first pass of a multi-process engine or on every pass of

@@ -8,8 +8,10 @@ import {
   cascaded,
   claimed,
   created,
+  deferred,
   deleting,
   ended,
+  redebounced,
   released,
   removedOps,
   renewed,
@@ -124,6 +126,90 @@ describe('transitions', () => {
       drop: [`delete ${keys.due(T0 + 60_100, 'r1')}`, ...ix('failed').map((k) => `delete ${k}`)],
     },
   ]
+  // Concurrency slots: taken in the claim (compare-and-set, before the record), let go with every way a run stops executing.
+  const S0 = 'slot/wf/0.u1/00000'
+  const S1 = 'slot/wf/1./00002'
+  const holding = () =>
+    claimed(base(), ctx(), undefined, [
+      { key: S0, version: 0 },
+      { key: S1, version: 4 },
+    ]).record
+  cases.push(
+    {
+      name: 'claimed with slots: each slot set to the run id if its version holds, before the record; the record lists them',
+      run: () =>
+        claimed(base(), ctx(), undefined, [
+          { key: S0, version: 0 },
+          { key: S1, version: 4 },
+        ]),
+      record: { status: 'running', slots: [S0, S1] },
+      put: [`set ${S0}=r1`, `set ${S1}=r1`, `set ${keys.due(T0 + 5_000, 'r1')}=run`, ...ix('running').map((k) => `set ${k}`)],
+      drop: [`delete ${keys.due(T0, 'r1')}`, ...ix('pending').map((k) => `delete ${k}`)],
+    },
+    {
+      name: 'suspended: the slots are deleted after the record',
+      run: () => suspended(holding(), ctx(T0 + 100), T0 + 60_000, []),
+      record: { status: 'sleeping', slots: undefined },
+      put: [`set ${keys.due(T0 + 60_000, 'r1')}=run`, ...ix('sleeping').map((k) => `set ${k}`)],
+      drop: [`delete ${keys.due(T0 + 5_000, 'r1')}`, ...ix('running').map((k) => `delete ${k}`), `delete ${S0}`, `delete ${S1}`],
+    },
+    {
+      name: 'ended: the slots go with the end',
+      run: () => ended(holding(), ctx(T0 + 100), { status: 'completed', output: 1 }),
+      record: { status: 'completed', slots: undefined },
+      put: [`set ${keys.due(T0 + 60_100, 'r1')}=gc`, ...ix('completed').map((k) => `set ${k}`)],
+      drop: [`delete ${keys.due(T0 + 5_000, 'r1')}`, ...ix('running').map((k) => `delete ${k}`), `delete ${S0}`, `delete ${S1}`],
+    },
+    {
+      name: 'released (engine stopping): the slots go too',
+      run: () => released(holding(), ctx(T0 + 100)),
+      record: { status: 'pending', slots: undefined },
+      put: [`set ${keys.due(T0 + 100, 'r1')}=run`, ...ix('pending').map((k) => `set ${k}`)],
+      drop: [`delete ${keys.due(T0 + 5_000, 'r1')}`, ...ix('running').map((k) => `delete ${k}`), `delete ${S0}`, `delete ${S1}`],
+    },
+    {
+      name: 're-claimed after a takeover: the slot it holds is rewritten, one it no longer needs is deleted',
+      run: () => claimed(holding(), ctx(T0 + 6_000, 'e2'), undefined, [{ key: S0, version: 1 }]),
+      record: { owner: 'e2', slots: [S0] },
+      put: [`set ${S0}=r1`, `set ${keys.due(T0 + 11_000, 'r1')}=run`],
+      drop: [`delete ${keys.due(T0 + 5_000, 'r1')}`, `delete ${S1}`],
+    },
+    {
+      name: 'deferred (every slot taken): pending with the reason, due when it looks again',
+      run: () => deferred(base(), ctx(T0 + 10), { kind: 'concurrency', key: 'u1', limit: 1, until: T0 + 1_010 }),
+      record: {
+        status: 'pending',
+        pendingReason: { kind: 'concurrency', key: 'u1', limit: 1, until: T0 + 1_010 },
+        dueKey: keys.due(T0 + 1_010, 'r1'),
+      },
+      put: [`set ${keys.due(T0 + 1_010, 'r1')}=run`],
+      drop: [`delete ${keys.due(T0, 'r1')}`],
+    },
+    {
+      name: 'redebounced: a waiting run takes the new input and its start moves',
+      run: () => redebounced(base(), ctx(T0 + 10), { a: 2 }, { kind: 'debounce', key: 'k', until: T0 + 30_010 }),
+      record: { status: 'pending', input: { a: 2 }, dueKey: keys.due(T0 + 30_010, 'r1') },
+      put: [`set ${keys.due(T0 + 30_010, 'r1')}=run`],
+      drop: [`delete ${keys.due(T0, 'r1')}`],
+    },
+    {
+      name: 'created held back (throttle, debounce): pending, due at its turn, with the reason',
+      run: () =>
+        created({ ...fields, pendingReason: { kind: 'throttle', key: '', limit: 2, until: T0 + 60_000 } }, ctx(), false, T0 + 60_000),
+      record: {
+        status: 'pending',
+        dueKey: keys.due(T0 + 60_000, 'r1'),
+        pendingReason: { kind: 'throttle', key: '', limit: 2, until: T0 + 60_000 },
+      },
+      put: [
+        `set ${keys.due(T0 + 60_000, 'r1')}=run`,
+        `set ${keys.index.byTime(T0, 'r1')}`,
+        `set ${keys.index.byWorkflow('wf', T0, 'r1')}`,
+        ...ix('pending').map((k) => `set ${k}`),
+      ],
+      drop: [],
+    },
+  )
   for (const c of cases) {
     it(c.name, () => {
       const out = c.run()

@@ -1,6 +1,6 @@
 import type { WriteOp } from '../datastore/types.js'
 import { keys } from './keys.js'
-import type { DueKind, ParentRef, RunRecord, RunStatus, StoredError } from './records.js'
+import type { DueKind, PendingReason, RunRecord, RunStatus, StoredError } from './records.js'
 
 /**
  * Every change of a run record, as pure functions: a record (and the time, and who asks) in, the
@@ -70,12 +70,28 @@ const withoutLease = (r: RunRecord): RunRecord => {
   return next
 }
 
-/** A new run: executing here at once (`owner` given) or `pending` for whoever claims it. */
-export const created = (
-  fields: Pick<RunRecord, 'id' | 'workflowId' | 'workflowVersion' | 'input' | 'state' | 'nonce'> & { parent?: ParentRef },
-  ctx: TransitionContext,
-  runHere: boolean,
-): Change => {
+/** The run lets go of its concurrency slots (it stops executing): they are deleted after the record is written. */
+const releaseSlots = (before: RunRecord, next: RunRecord, c: Change): Change => {
+  delete next.slots
+  for (const key of before.slots ?? []) c.drop.push({ op: 'delete', key })
+  return c
+}
+
+/** A concurrency slot to take in a claim: its key and its version as read (0: free; else ours, or left by a run that no longer holds it). */
+export interface SlotClaim {
+  key: string
+  version: number
+}
+
+/** Fields of a new run (besides those every run has). */
+export type NewRun = Pick<RunRecord, 'id' | 'workflowId' | 'workflowVersion' | 'input' | 'state' | 'nonce'> &
+  Partial<Pick<RunRecord, 'parent' | 'priority' | 'schedule' | 'pendingReason'>>
+
+/**
+ * A new run: executing here at once (`owner` given) or `pending` for whoever claims it, due now or,
+ * held back by flow control (a throttle, a debounce), at `dueAt`.
+ */
+export const created = (fields: NewRun, ctx: TransitionContext, runHere: boolean, dueAt?: number): Change => {
   const { now } = ctx
   const record: RunRecord = {
     f: 2,
@@ -86,27 +102,55 @@ export const created = (
     updatedAt: now,
     steps: 0,
   }
-  if (fields.parent === undefined) delete record.parent
+  for (const field of ['parent', 'priority', 'schedule', 'pendingReason'] as const) if (record[field] === undefined) delete record[field]
   if (runHere) {
     record.owner = ctx.engineId
     record.leaseUntil = now + ctx.leaseMs
   }
-  return change(undefined, record, { at: runHere ? now + ctx.leaseMs : now, kind: 'run' })
+  return change(undefined, record, { at: runHere ? now + ctx.leaseMs : (dueAt ?? now), kind: 'run' })
 }
 
 /**
  * This engine takes the run: it is `running` here, its due entry moves to the lease's expiry (the
  * takeover timer if this engine dies), and a due entry found besides the record's own is dropped.
+ * `slots`: the concurrency slots it takes (compare-and-set on each, before the record); slots it
+ * held and no longer needs are deleted.
  */
-export const claimed = (record: RunRecord, ctx: TransitionContext, foundDueKey?: string): Change => {
+export const claimed = (record: RunRecord, ctx: TransitionContext, foundDueKey?: string, slots: SlotClaim[] = []): Change => {
   const next: RunRecord = { ...record, status: 'running', owner: ctx.engineId, leaseUntil: ctx.now + ctx.leaseMs, updatedAt: ctx.now }
   delete next.wakeAt
   delete next.waitingFor
+  delete next.pendingReason
+  delete next.slots
+  if (slots.length) next.slots = slots.map((s) => s.key)
   const c = change(record, next, { at: ctx.now + ctx.leaseMs, kind: 'run' })
+  c.put.unshift(...slots.map((s): WriteOp => ({ op: 'set', key: s.key, value: record.id, ifVersion: s.version })))
+  for (const key of record.slots ?? []) if (!next.slots?.includes(key)) c.drop.push({ op: 'delete', key })
   if (foundDueKey !== undefined && foundDueKey !== record.dueKey && foundDueKey !== next.dueKey)
     c.drop.push({ op: 'delete', key: foundDueKey })
   return c
 }
+
+/**
+ * Flow control holds the run back (every slot of its concurrency key is taken): `pending`, nobody
+ * holds it, its due entry at `reason.until`, the reason on the record for `getRun`.
+ */
+export const deferred = (record: RunRecord, ctx: TransitionContext, reason: PendingReason, foundDueKey?: string): Change => {
+  const next = withoutLease(record)
+  next.status = 'pending'
+  next.updatedAt = ctx.now
+  next.pendingReason = reason
+  delete next.wakeAt
+  delete next.waitingFor
+  const c = releaseSlots(record, next, change(record, next, { at: reason.until, kind: 'run' }))
+  if (foundDueKey !== undefined && foundDueKey !== record.dueKey && foundDueKey !== next.dueKey)
+    c.drop.push({ op: 'delete', key: foundDueKey })
+  return c
+}
+
+/** A debounced run that has not started takes the latest input; its start moves to `reason.until`. */
+export const redebounced = (record: RunRecord, ctx: TransitionContext, input: unknown, reason: PendingReason): Change =>
+  change(record, { ...record, input, updatedAt: ctx.now, pendingReason: reason }, { at: reason.until, kind: 'run' })
 
 /** The owner extends its lease; the takeover timer moves with it. */
 export const renewed = (record: RunRecord, ctx: TransitionContext): Change =>
@@ -121,7 +165,7 @@ export const suspended = (record: RunRecord, ctx: TransitionContext, wakeAt: num
   else next.wakeAt = wakeAt
   if (waitingFor.length) next.waitingFor = waitingFor
   else delete next.waitingFor
-  return change(record, next, wakeAt === undefined ? undefined : { at: wakeAt, kind: 'run' })
+  return releaseSlots(record, next, change(record, next, wakeAt === undefined ? undefined : { at: wakeAt, kind: 'run' }))
 }
 
 /** The owner lets the run go (engine stopping): `pending`, due now, for any engine to take. */
@@ -131,7 +175,7 @@ export const released = (record: RunRecord, ctx: TransitionContext): Change => {
   next.updatedAt = ctx.now
   delete next.wakeAt
   delete next.waitingFor
-  return change(record, next, { at: ctx.now, kind: 'run' })
+  return releaseSlots(record, next, change(record, next, { at: ctx.now, kind: 'run' }))
 }
 
 /** How a run ends. */
@@ -161,7 +205,8 @@ export const ended = (record: RunRecord, ctx: TransitionContext, end: Ending): C
   if (end.output !== undefined) next.output = end.output
   if (end.error !== undefined) next.error = end.error
   if (end.failedSeq !== undefined) next.failedSeq = end.failedSeq
-  return change(record, next, end.cascade ? { at: now, kind: 'cascade' } : { at: next.expiresAt, kind: 'gc' })
+  delete next.pendingReason
+  return releaseSlots(record, next, change(record, next, end.cascade ? { at: now, kind: 'cascade' } : { at: next.expiresAt, kind: 'gc' }))
 }
 
 /** The children of a cancelled run were told: its due entry becomes its removal after retention. */

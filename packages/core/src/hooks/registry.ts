@@ -19,6 +19,9 @@ export const HOOK_NAMES: readonly HookName[] = [
   'state:change',
   'signal:receive',
   'timer:fire',
+  'schedule:tick',
+  'flow:delayed',
+  'flow:dropped',
   'error',
 ]
 const KNOWN = new Set<string>(HOOK_NAMES)

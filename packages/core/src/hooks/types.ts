@@ -41,6 +41,40 @@ export interface HookEvents {
   'state:change': RunEventBase & { readonly stepId: string; readonly state: unknown; readonly previous: unknown }
   'signal:receive': RunEventBase & { readonly name: string; readonly payload: unknown; readonly sentAt: number }
   'timer:fire': RunEventBase & { readonly scheduledAt: number; readonly lateMs: number }
+  /**
+   * A schedule's tick was handled by this engine: a run started (`runId`), or the tick was let go
+   * (`skipped`: the last run was still going, the tick was missed during downtime, the rate limit
+   * dropped it) or kept for later (`buffered`).
+   */
+  'schedule:tick': {
+    readonly scheduleId: string
+    readonly workflowId: string
+    /** The tick's time (Unix ms). */
+    readonly tickAt: number
+    /** When it was handled (Unix ms, engine clock). */
+    readonly at: number
+    readonly runId?: string
+    readonly skipped?: 'overlap' | 'catchup' | 'rate-limit'
+    readonly buffered?: true
+  }
+  /** Flow control holds a run back: a throttle, a debounce, or every slot of a concurrency key taken. */
+  'flow:delayed': RunEventBase & {
+    readonly reason: 'concurrency' | 'throttle' | 'debounce'
+    readonly key: string
+    /** When it starts, or is looked at again (Unix ms). */
+    readonly until: number
+  }
+  /** A trigger (or a schedule's tick) was dropped by a rate limit: no run was created. */
+  'flow:dropped': {
+    readonly workflowId: string
+    /** The id the run would have had. */
+    readonly runId: string
+    readonly reason: 'rate-limit'
+    readonly key: string
+    /** When a run of this key would be admitted (Unix ms). */
+    readonly retryAt: number
+    readonly at: number
+  }
   /** An observer threw, a late commit was refused, a store call failed… Never breaks a run. */
   error: { readonly source: string; readonly error: Error; readonly runId?: string }
 }

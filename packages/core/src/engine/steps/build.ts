@@ -17,6 +17,7 @@ import { FnContext } from '../contexts.js'
 import { keys, MAX_TIME } from '../keys.js'
 import { deferred } from '../step-promise.js'
 import { startAttempts, stepEvent } from './attempts.js'
+import { mapStep } from './map.js'
 import { onceStep } from './once.js'
 import type { StepCall, StepHost } from './types.js'
 import { invokeStep, sleepStep, waitStep } from './waits.js'
@@ -256,6 +257,9 @@ export const buildStep = (host: StepHost): Step<any> => {
       if (!workflowApi.isWorkflow(child)) return rejected(new InvalidArgumentError('step.invoke needs a workflow made by workflow.create'))
       const id = host.nextStepId(options.id ?? `invoke:${child.id}`)
       return invokeStep(host, child, input, id, inputHash(host, input)) as Promise<any>
+    },
+    map(items, fn, options) {
+      return mapStep(host, items, fn, options)
     },
     now() {
       return onceStep(host, 'now', 'now', () => ({ value: host.now }))
