@@ -39,7 +39,7 @@ describe('replay-check', () => {
     const r = await cli(['replay-check', '--workflows', './v1.js', '--store', store])
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
-    expect(r.stdout).toBe('replay-check: all 3 unfinished runs replay on v1.js (4 workflow definitions)\n')
+    expect(r.stdout).toBe('replay-check: all 3 unfinished runs replay on v1.js (5 workflow definitions)\n')
   })
 
   it('exits 1 naming each run that would not replay, with the step the code reached and the step the journal has', async () => {
@@ -52,7 +52,7 @@ describe('replay-check', () => {
     expect(r.stdout).toMatch(/^ {6}journal step +before-nap#1$/m)
     expect(r.stdout).not.toContain('approval-a')
     expect(r.stdout.trim().split('\n').at(-1)).toBe(
-      'replay-check: 2 of 3 unfinished runs would not replay on v2-renamed-step.js (4 workflow definitions)',
+      'replay-check: 2 of 3 unfinished runs would not replay on v2-renamed-step.js (5 workflow definitions)',
     )
     // Nothing was run or written: the runs still sleep, on the same step.
     for (const runId of ['nap-a', 'nap-b']) {
@@ -67,7 +67,7 @@ describe('replay-check', () => {
     expect(r.code).toBe(1)
     const report = json(r)
     expect(report).toMatchObject({ checked: 3, ok: false })
-    expect(report.definitions).toEqual(['greet@1', 'approval@1', 'nap@1', 'charge@1'])
+    expect(report.definitions).toEqual(['greet@1', 'approval@1', 'nap@1', 'charge@1', 'block@1'])
     expect(report.failures.map((f: { runId: string }) => f.runId).sort()).toEqual(['nap-a', 'nap-b'])
     expect(report.failures[0]).toMatchObject({ workflowId: 'nap', version: '1', stepId: 'prepare-nap#1', journalStepId: 'before-nap#1' })
   })
@@ -90,6 +90,6 @@ describe('replay-check', () => {
     const r = await cli(['replay-check', '--workflows', './v1.js', '--workflows', './shapes.cjs', '--store', store, '--json'])
     expect(r.code).toBe(0)
     // An ES module's named exports come in name order; the CommonJS object's in its own order.
-    expect(json(r).definitions).toEqual(['approval@1', 'charge@1', 'greet@1', 'nap@1', 'cjs-a@1', 'cjs-b@1'])
+    expect(json(r).definitions).toEqual(['approval@1', 'block@1', 'charge@1', 'greet@1', 'nap@1', 'cjs-a@1', 'cjs-b@1'])
   })
 })

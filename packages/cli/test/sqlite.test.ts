@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import type { Engine, RunInfo } from '@do-sdk/core'
 import { sqliteStore } from '@do-sdk/store-sqlite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cleanup, cli, client, json, nextMs, startWorker, tempDir, type Worker, waitStatus } from './helpers.js'
+import { cleanup, cli, client, json, nextMs, startWorker, tempDir, type Worker, waitStatus, waitUntil } from './helpers.js'
 
 let dir: string
 let store: string
@@ -179,6 +179,20 @@ describe('changing runs', () => {
     expect(run.error?.message).toBe('no longer needed')
     const again = await cli(['runs', 'cancel', 'nap-1', '--store', store])
     expect(again).toMatchObject({ code: 1, stderr: 'do-sdk: Run nap-1 is already cancelled: nothing to cancel.\n' })
+  })
+
+  it('runs cancel of a run another process is executing stores the request, and that process cancels it', async () => {
+    const { block } = await import('./fixtures/v1.js')
+    await engine.trigger(block, { releaseFile: join(dir, 'never') }, { id: 'block-1' })
+    await waitUntil('the worker to execute block-1', async () => {
+      const run = await engine.getRun('block-1')
+      return run.status === 'running' && run.owner !== undefined
+    })
+    const r = await cli(['runs', 'cancel', 'block-1', '--store', store, '--json'])
+    expect(r.code).toBe(0)
+    expect(json(r)).toMatchObject({ runId: 'block-1', result: 'requested', status: 'running', engine: expect.any(String) })
+    const run = await waitStatus(engine, 'block-1', 'cancelled')
+    expect(run.error?.message).toBe('cancelled by request')
   })
 
   it('runs retry resumes a failed run from its failed step once the cause is fixed', async () => {
