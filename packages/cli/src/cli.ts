@@ -196,7 +196,12 @@ const reportError = (error: unknown, command: Command | undefined, err: (text: s
     err(`do-sdk: ${error.message}\n`)
     return error.exitCode
   }
-  err(`do-sdk: ${messageOf(error)}\n`)
+  const message = messageOf(error)
+  // The store's advice is for apps; from the CLI, an empty schema means the wrong database or schema.
+  const hint = /Schema ".*" is at version 0/.test(message)
+    ? '\n  The CLI never creates or migrates a schema: check --store and --schema, or start the app once on this database.'
+    : ''
+  err(`do-sdk: ${message}${hint}\n`)
   if (!DoSdkError.isInstance(error) && env.DO_SDK_LOG === 'debug' && error instanceof Error && error.stack) err(`${error.stack}\n`)
   return 1
 }

@@ -14,8 +14,8 @@ export interface ServerStore {
   stop(): Promise<void>
 }
 
-/** Registers the scenario's tests; `start` runs in beforeAll. */
-export const serverScenario = (start: () => Promise<ServerStore>) => {
+/** Registers the scenario's tests; `start` runs in beforeAll. Returns the started server, for more tests. */
+export const serverScenario = (start: () => Promise<ServerStore>): (() => ServerStore) => {
   let server: ServerStore
   let store: Datastore
   let engine: Engine
@@ -89,4 +89,6 @@ export const serverScenario = (start: () => Promise<ServerStore>) => {
     expect(json(r)).toEqual({ runId: 'nap-s', result: 'cancelled', status: 'cancelled' })
     expect((await engine.getRun('nap-s')).status).toBe('cancelled')
   })
+
+  return () => server
 }
