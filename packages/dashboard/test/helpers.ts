@@ -76,15 +76,15 @@ export const startEngine = async (): Promise<Engine> => {
   return engine
 }
 
-/** Reads the run until it has one of `statuses` (an event to wait on, not a sleep of a guessed length). */
+/** Reads the run until it has one of `statuses` (polling the engine, not sleeping a guessed length). */
 export const waitForStatus = async (engine: Engine, runId: string, ...statuses: RunStatus[]) => {
-  for (let i = 0; i < 2_000; i++) {
+  const deadline = Date.now() + 25_000
+  for (;;) {
     const run = await engine.getRun(runId).catch(() => undefined)
     if (run && statuses.includes(run.status)) return run
-    await new Promise((resolve) => setImmediate(resolve))
-    if (i > 100) await new Promise((resolve) => setTimeout(resolve, 10))
+    if (Date.now() > deadline) throw new Error(`run ${runId} never reached ${statuses.join('/')} (it is ${run?.status ?? 'missing'})`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
   }
-  throw new Error(`run ${runId} never reached ${statuses.join('/')}`)
 }
 
 /** A node:http server on 127.0.0.1 and a free port. */
