@@ -29,7 +29,7 @@ describe('flow control', () => {
         for (let i = 0; i < 2; i++) {
           await step.run('work', async () => {
             enter(input.user)
-            await new Promise((r) => setTimeout(r, 2))
+            await new Promise((r) => setTimeout(r, i === 0 ? 50 : 2))
             live.set(input.user, (live.get(input.user) ?? 0) - 1)
           })
           await step.sleep('10s') // suspended: its slots are let go meanwhile
@@ -42,14 +42,15 @@ describe('flow control', () => {
     engine.hooks.on('flow:delayed', (e) => {
       delayed.push(`${e.runId} ${e.reason} ${e.key}`)
     })
-    await engine.start()
+    // Triggered before start: the first pass claims r0-r2 (the global limit) and holds the rest back.
     const runs = []
     for (let n = 0; n < 8; n++) runs.push(await engine.trigger(wf, { user: `u${n % 4}`, n }, { id: `r${n}` }))
-    await engine.settle()
+    await engine.start()
     const waiting = await engine.getRun('r4')
     expect(waiting.status).toBe('pending')
     expect(waiting.pendingReason).toMatchObject({ kind: 'concurrency', key: 'u0', limit: 1 })
     expect(delayed).toContain('r4 concurrency u0')
+    expect(delayed).toContain('r3 concurrency ')
     await engine.advance('10m')
     for (const [n, run] of runs.entries()) await expect(run.result()).resolves.toBe(n)
     expect(mostPerKey).toBe(1)
@@ -185,13 +186,21 @@ describe('flow control', () => {
 
   it('priority: among runs waiting for a slot, the higher priority starts first', async () => {
     const order: number[] = []
+    let live = 0
+    let most = 0
     const wf = workflow.create({
       id: 'prioritized',
       input: z.number(),
       concurrency: { limit: 1 },
       priority: (n) => n,
       async run({ input, step }) {
-        await step.run('go', () => order.push(input))
+        await step.run('go', async () => {
+          order.push(input)
+          live++
+          most = Math.max(most, live)
+          await new Promise((r) => setTimeout(r, 5))
+          live--
+        })
       },
     })
     const clock = virtualClock()
@@ -200,7 +209,7 @@ describe('flow control', () => {
     expect((await engine.getRun('p9')).priority).toBe(9)
     await engine.start()
     await engine.advance('1m')
-    expect(order).toEqual([9, 5, 3, 2, 1])
+    expect({ order, most }).toEqual({ order: [9, 5, 3, 2, 1], most: 1 })
     await engine.stop()
   })
 })

@@ -121,8 +121,8 @@ export const stepLines = (lines: LogLine[]) => lines.filter((l): l is StepLine =
 
 /** An engine in the test process that never starts: it only writes runs and reads them. */
 export const client = (store: Datastore): Engine => {
-  const { steps, signalled } = makeWorkflows({ logFile: '/dev/null' })
-  return createEngine({ store, workflows: [steps, signalled], multiProcess: true, logger: silentLogger })
+  const { steps, signalled, keyed, limited, ticked } = makeWorkflows({ logFile: '/dev/null' })
+  return createEngine({ store, workflows: [steps, signalled, keyed, limited, ticked], multiProcess: true, logger: silentLogger })
 }
 
 /** Triggers `n` runs of `mp-steps` (ids `${prefix}-${i}`); the started workers claim them. */

@@ -2,7 +2,7 @@
 //   node --import ./register-ts.mjs worker.ts --redis redis://127.0.0.1:6390 --namespace t1 --log w1.log
 //   node --import ./register-ts.mjs worker.ts --sqlite /tmp/x/runs.db --log w1.log
 //   node --import ./register-ts.mjs worker.ts --postgres postgres://u:p@127.0.0.1:5432/db --namespace t1 --log w1.log
-// Options: --lease 1s, --poll 200ms, --concurrency 20, --engine-id id, --drain-timeout 10s,
+// Options: --trigger-limited N (triggers N runs of mp-limited, logging each outcome), --lease 1s, --poll 200ms, --concurrency 20, --engine-id id, --drain-timeout 10s,
 // --block-step work#2 (that step's action never returns), --pause-after-commit <runId>:<stepId> (the
 // process SIGSTOPs itself right after that step's commit reaches the store, before it goes on).
 // Prints `ready <engineId>` once started; SIGTERM stops the engine gracefully and exits 0.
@@ -27,6 +27,7 @@ const { values: opts } = parseArgs({
     'drain-timeout': { type: 'string', default: '10s' },
     'block-step': { type: 'string' },
     'pause-after-commit': { type: 'string' },
+    'trigger-limited': { type: 'string' },
   },
 })
 if (!opts.log || (!opts.redis && !opts.sqlite && !opts.postgres)) {
@@ -66,10 +67,10 @@ const pausing = (store: Datastore, target: string): Datastore => {
 }
 
 const store = opts['pause-after-commit'] ? pausing(base, opts['pause-after-commit']) : base
-const { steps, signalled, log } = makeWorkflows({ logFile: opts.log, blockStep: opts['block-step'] })
+const { steps, signalled, keyed, limited, ticked, log } = makeWorkflows({ logFile: opts.log, blockStep: opts['block-step'] })
 const engine = createEngine({
   store,
-  workflows: [steps, signalled],
+  workflows: [steps, signalled, keyed, limited, ticked],
   multiProcess: true,
   lease: parseDuration(opts.lease, 'lease'),
   pollInterval: parseDuration(opts.poll, 'poll'),
@@ -107,3 +108,19 @@ process.on('SIGTERM', () => {
 
 await engine.start()
 console.log(`ready ${engine.engineId}`)
+
+// --trigger-limited N: triggers N runs of the rate-limited workflow as fast as it can, logging which were admitted.
+if (opts['trigger-limited']) {
+  for (let n = 0; n < Number(opts['trigger-limited']); n++) {
+    const admitted = await engine.trigger(limited, { n }).then(
+      () => true,
+      (e: { code?: string }) => {
+        if (e.code !== 'ERR_RATE_LIMITED') throw e
+        return false
+      },
+    )
+    log({ type: 'trigger', admitted, pid, t: preciseNow() })
+    await new Promise((r) => setTimeout(r, 60))
+  }
+  console.log('triggered')
+}

@@ -20,6 +20,7 @@ export type LogLine =
     }
   | { type: 'error'; source: string; message: string; runId?: string; pid: number; t: number }
   | { type: 'run'; event: 'start' | 'resume' | 'complete'; runId: string; pid: number; t: number }
+  | { type: 'trigger'; admitted: boolean; pid: number; t: number }
 
 /** Wall-clock time with sub-millisecond precision (one clock for every process of the machine). */
 export const preciseNow = () => performance.timeOrigin + performance.now()
@@ -67,5 +68,29 @@ export const makeWorkflows = ({ logFile, blockStep }: WorkerBehaviour) => {
       return payload
     },
   })
-  return { work, steps, signalled, log }
+  // Flow control across processes: one run of a key at a time; a rate limit; a schedule's target.
+  const keyed = workflow.create({
+    id: 'mp-keyed',
+    input: z.object({ key: z.string(), steps: z.number().int().min(1), stepMs: z.number().int().min(0) }),
+    concurrency: { key: (input) => input.key, limit: 1 },
+    async run({ input, step }) {
+      for (let i = 0; i < input.steps; i++) await step.run(work, { ms: input.stepMs })
+      return input.key
+    },
+  })
+  const limited = workflow.create({
+    id: 'mp-limited',
+    input: z.object({ n: z.number() }),
+    rateLimit: { limit: 5, period: '2s' },
+    async run({ step }) {
+      await step.run(work, { ms: 1 })
+    },
+  })
+  const ticked = workflow.create({
+    id: 'mp-ticked',
+    async run({ step }) {
+      await step.run(work, { ms: 50 })
+    },
+  })
+  return { work, steps, signalled, keyed, limited, ticked, log }
 }
