@@ -93,6 +93,16 @@ describe('.node', () => {
     const run = await waitingRun('node:1')
     expect((await approveThrough(`${server.url}/admin/runs`, run.id)).status).toBe(200)
     expect(await run.result()).toEqual({ approved: 'via adapter' })
+    const page = await openPage(`${server.url}/admin/runs/`)
+    const huge = await fetch(`${server.url}/admin/runs/api/runs/node%3A1/signal`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: page.cookie, 'x-csrf-token': page.token },
+      body: JSON.stringify({ name: 'approve', payload: { note: 'x'.repeat(1_000_000) } }),
+    })
+    expect(huge.status).toBe(413)
+    const head = await fetch(`${server.url}/admin/runs/api/counts`, { method: 'HEAD' })
+    expect(head.status).toBe(200)
+    expect(head.headers.get('content-type')).toMatch(/json/)
   })
 
   it('in Express: behind a login middleware, after express.json(), next() outside the base path', async () => {

@@ -90,13 +90,14 @@ describe.runIf(present)('the dashboard in Chromium', { timeout: 120_000 }, () =>
     flakiness.broken = false
     await (await engine.trigger(flaky, { amount: 1 }, { id: 'order-41' })).result()
     flakiness.broken = true
-    const failing = await engine.trigger(flaky, { amount: 42 }, { id: 'order-42' })
+    // An id with the characters a run id may hold that mean something in URLs: / # + = : @
+    const failing = await engine.trigger(flaky, { amount: 42 }, { id: 'shop/order-42#a+b=c:d@e' })
     await waitForStatus(engine, failing.id, 'failed')
 
     const page = await signedInPage()
     await page.goto(`${base}/`)
     await page.waitForSelector('#runs tr[data-run-id="order-41"]')
-    await page.waitForSelector('#runs tr[data-run-id="order-42"]')
+    await page.waitForSelector(`#runs tr[data-run-id="${failing.id}"]`)
     await page.waitForSelector('#counts [data-count="failed"]')
 
     await page.selectOption('#filter-status', 'failed')
@@ -108,17 +109,18 @@ describe.runIf(present)('the dashboard in Chromium', { timeout: 120_000 }, () =>
     })
     expect(await page.$('#runs tr[data-run-id="order-41"]')).toBeNull()
 
-    await page.click('#runs tr[data-run-id="order-42"] a.run-link')
+    await page.click(`#runs tr[data-run-id="${failing.id}"] a.run-link`)
     await page.waitForSelector('.view-run[data-run-status="failed"]')
+    expect(await page.textContent('#run-id')).toBe(failing.id)
     expect(await page.textContent('#run-error')).toContain('card declined for 42')
     const failedStep = await page.waitForSelector('#timeline tr[data-step-status="failed"]')
-    expect(await failedStep.textContent()).toContain('order-42:charge-card')
+    expect(await failedStep.textContent()).toContain(`${failing.id}:charge-card`)
 
     // The card works again: retry from the failed step, in the page.
     flakiness.broken = false
     await page.click('#retry')
     await page.waitForSelector('.view-run[data-run-status="completed"]')
-    expect((await waitForStatus(engine, 'order-42', 'completed')).output).toEqual({ prepared: true, chargeId: 'ch_42' })
+    expect((await waitForStatus(engine, failing.id, 'completed')).output).toEqual({ prepared: true, chargeId: 'ch_42' })
     await page.waitForSelector('#timeline tr[data-step-status="completed"] >> text=charge-card')
     expect(await page.$('#retry-box:not([hidden])')).toBeNull()
     expect(problems).toEqual([])
