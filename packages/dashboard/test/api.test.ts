@@ -120,7 +120,9 @@ describe('reading', () => {
     await engine.schedules.create({ id: 'hourly-echo', workflow: echo, every: '1h', paused: true })
     const real = await get('schedules')
     expect(real.body.supported).toBe(true)
-    expect(real.body.schedules).toEqual([expect.objectContaining({ id: 'hourly-echo', workflowId: 'echo', every: 3_600_000, paused: true })])
+    expect(real.body.schedules).toEqual([
+      expect.objectContaining({ id: 'hourly-echo', workflowId: 'echo', every: 3_600_000, paused: true }),
+    ])
 
     const withSchedules = dashboard({
       engine: Object.assign(Object.create(engine), { schedules: { list: async () => ({ schedules: [{ id: 'weekly', nextRunAt: 5 }] }) } }),
