@@ -190,6 +190,7 @@ export const buildStep = (host: StepHost): Step<any> => {
     sleep(duration, options) {
       try {
         const ms = toMs(duration, 'sleep duration')
+        // Checked when the sleep starts (not on replay, where its journaled wake-up time counts).
         return sleepStep(host, options?.id ?? 'sleep', () => checkTime(host.now + ms, `sleep("${String(duration)}")`))
       } catch (error) {
         return rejected(error)
