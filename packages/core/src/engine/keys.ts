@@ -61,10 +61,6 @@ export const keys = {
   kv: (key: string) => `kv/${key}`,
   /** Run indexes, newest first (see `transitions.ts` for when they move). */
   index: {
-    all: 'ix/t/',
-    byTime: (createdAt: number, runId: string) => `ix/t/${newestFirst(createdAt)}/${runId}`,
-    workflow: (workflowId: string) => `ix/w/${workflowId}/`,
-    byWorkflow: (workflowId: string, createdAt: number, runId: string) => `ix/w/${workflowId}/${newestFirst(createdAt)}/${runId}`,
     status: (status: string) => `ix/s/${status}/`,
     byStatus: (status: string, createdAt: number, runId: string) => `ix/s/${status}/${newestFirst(createdAt)}/${runId}`,
     workflowStatus: (workflowId: string, status: string) => `ix/ws/${workflowId}/${status}/`,

@@ -17,11 +17,9 @@ const statusesOf = (status: RunStatus | RunStatus[] | undefined): RunStatus[] | 
   return [...new Set(list)]
 }
 
-/** The index prefixes that answer a filter: one per status asked for, or one for all. */
-const prefixesFor = (workflowId: string | undefined, statuses: RunStatus[] | undefined): string[] => {
-  if (statuses === undefined) return [workflowId === undefined ? keys.index.all : keys.index.workflow(workflowId)]
-  return statuses.map((s) => (workflowId === undefined ? keys.index.status(s) : keys.index.workflowStatus(workflowId, s)))
-}
+/** The index prefixes that answer a filter: one per status asked for (every status when none is). */
+const prefixesFor = (workflowId: string | undefined, statuses: RunStatus[] | undefined): string[] =>
+  (statuses ?? STATUSES).map((s) => (workflowId === undefined ? keys.index.status(s) : keys.index.workflowStatus(workflowId, s)))
 
 const toMsOf = (t: number | Date | undefined, what: string) => {
   if (t === undefined) return undefined

@@ -40,8 +40,6 @@ describe('transitions', () => {
       record: { status: 'running', owner: 'e1', leaseUntil: T0 + 5_000, dueKey: keys.due(T0 + 5_000, 'r1') },
       put: [
         `set ${keys.due(T0 + 5_000, 'r1')}=run`,
-        `set ${keys.index.byTime(T0, 'r1')}`,
-        `set ${keys.index.byWorkflow('wf', T0, 'r1')}`,
         ...ix('running').map((k) => `set ${k}`),
       ],
       drop: [],
@@ -52,8 +50,6 @@ describe('transitions', () => {
       record: { status: 'pending', owner: undefined, dueKey: keys.due(T0, 'r1') },
       put: [
         `set ${keys.due(T0, 'r1')}=run`,
-        `set ${keys.index.byTime(T0, 'r1')}`,
-        `set ${keys.index.byWorkflow('wf', T0, 'r1')}`,
         ...ix('pending').map((k) => `set ${k}`),
       ],
       drop: [],
@@ -203,8 +199,6 @@ describe('transitions', () => {
       },
       put: [
         `set ${keys.due(T0 + 60_000, 'r1')}=run`,
-        `set ${keys.index.byTime(T0, 'r1')}`,
-        `set ${keys.index.byWorkflow('wf', T0, 'r1')}`,
         ...ix('pending').map((k) => `set ${k}`),
       ],
       drop: [],
@@ -229,8 +223,6 @@ describe('transitions', () => {
     expect(shape(marked)).toEqual({ put: [], drop: [] })
     expect(removedOps(marked.record).map((o) => o.key)).toEqual([
       keys.due(T0 + 60_100, 'r1'),
-      keys.index.byTime(T0, 'r1'),
-      keys.index.byWorkflow('wf', T0, 'r1'),
       ...ix('cancelled'),
     ])
   })

@@ -159,6 +159,12 @@ export const waitCompleted = (engine: Engine, ids: string[], timeoutMs = 30_000)
     100,
   )
 
+/** The lease (Unix ms, engine clock) a run's record holds now; 0 when nobody holds it. */
+export const leaseOf = async (store: Datastore, runId: string): Promise<number> => {
+  const got = await store.get(`run/${runId}`)
+  return got ? ((jsonSerializer.decode(got.value) as { leaseUntil?: number }).leaseUntil ?? 0) : 0
+}
+
 /** The raw journal of a run: how many `done` entries each step id has (a step committed twice would show 2). */
 export const commits = async (store: Datastore, runId: string) => {
   const count = new Map<string, number>()
