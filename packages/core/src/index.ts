@@ -47,6 +47,8 @@ export type { Clock } from './engine/clock.js'
 export { systemClock } from './engine/clock.js'
 export { createEngine, hookNames } from './engine/engine.js'
 export type {
+  BufferedSignal,
+  CancelOutcome,
   CountRunsOptions,
   Engine,
   EngineOptions,

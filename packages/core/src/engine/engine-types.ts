@@ -75,6 +75,20 @@ export interface InternalEngineOptions extends EngineOptions {
   random?: { uuid(): string }
 }
 
+/**
+ * What `engine.cancel` did: `cancelled` (it is, now), `requested` (another process executes the run
+ * and will cancel it at its next commit or lease renewal), or `finished` (it had already ended).
+ */
+export type CancelOutcome = 'cancelled' | 'requested' | 'finished'
+
+/** A signal waiting in a run's inbox (see `engine.listSignals`). */
+export interface BufferedSignal {
+  name: string
+  payload: unknown
+  /** Unix ms, engine clock. */
+  sentAt: number
+}
+
 /** Options of `engine.trigger`. */
 export interface TriggerOptions {
   /** Run id; triggering again with an existing id returns that run (idempotent). @default `${workflowId}:${uuid}` */
@@ -202,7 +216,12 @@ export interface Engine {
    * run is cancelled, or (when another process executes it) once the request is stored: that
    * process acts on it at once (stores with pub/sub) or at its next commit or lease renewal.
    */
-  cancel(runId: string, reason?: string): Promise<void>
+  cancel(runId: string, reason?: string): Promise<CancelOutcome>
+  /**
+   * The signals buffered for a run and not consumed yet, in the order they were sent (payloads as
+   * stored: redacted fields stay redacted). Includes the engine's own (`$cancel`, `$child:…`).
+   */
+  listSignals(runId: string): Promise<BufferedSignal[]>
   /** Resumes a failed run from the step failure that ended it (a failed child run is retried with it). */
   retry(runId: string): Promise<RunHandle>
   /** Same, with a handle typed by the run's workflow. */

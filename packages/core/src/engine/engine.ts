@@ -14,6 +14,8 @@ import { parseWith } from '../validation.js'
 import { declaredSignal, type Workflow } from '../workflow.js'
 import { type Clock, offsetClock, systemClock } from './clock.js'
 import type {
+  BufferedSignal,
+  CancelOutcome,
   CountRunsOptions,
   Engine,
   EngineOptions,
@@ -29,7 +31,7 @@ import { type ForkOptions, forkWrites } from './fork.js'
 import { keys, timeOfDueKey } from './keys.js'
 import { releaseEngineLock, renewEngineLock, setupPlugins, takeEngineLock } from './lifecycle.js'
 import { awaitResult, countRuns, listRuns, resultWithoutEngine } from './queries.js'
-import { type JournalEntry, type RunRecord, TERMINAL } from './records.js'
+import { type JournalEntry, type RunRecord, type SignalRecord, TERMINAL } from './records.js'
 import { type ReplayCheckOptions, type ReplayCheckReport, replayCheck } from './replay-check.js'
 import { type RunInfo, toRunInfo } from './run-info.js'
 import { Runs } from './runs.js'
@@ -75,6 +77,8 @@ export class EngineImpl implements Engine, SchedulerHost {
   private keepAlive: NodeJS.Timeout | undefined
   private lockVersion = 0
   private warnedEarlyTrigger = false
+  private clockSynced = false
+  private clockSyncing: Promise<void> | undefined
 
   constructor(private readonly options: InternalEngineOptions) {
     if (!options || typeof options !== 'object' || !options.store) throw new InvalidArgumentError('createEngine needs { store }')
@@ -114,7 +118,7 @@ export class EngineImpl implements Engine, SchedulerHost {
       log: this.log,
       pollIntervalMs: this.pollIntervalMs,
       now: () => this.clock.now(),
-      cancel: (runId, reason) => this.cancel(runId, reason),
+      cancel: (runId, reason) => this.cancel(runId, reason).then(() => {}),
       workflow: (id) => this.latest.get(id),
       trigger: (wf, input, runId) => this.trigger(wf, input as never, { id: runId }),
       due(at, runCreated) {
@@ -190,6 +194,17 @@ export class EngineImpl implements Engine, SchedulerHost {
     const before = Date.now()
     const storeNow = await this.store.guarded('now', () => (ds.now as () => Promise<number>)())
     this.offset.ms = storeNow - (before + Date.now()) / 2
+    this.clockSynced = true
+  }
+
+  /**
+   * An engine that is never started (a producer, the CLI) measures the store's clock before its
+   * first write, so the signals, wake-ups and runs it writes are ordered by the shared clock too.
+   */
+  private syncClock(): Promise<void> | undefined {
+    if (this.clockSynced || !this.offset) return undefined
+    this.clockSyncing ??= this.measureClock().finally(() => (this.clockSyncing = undefined))
+    return this.clockSyncing
   }
 
   async stop(): Promise<void> {
@@ -224,6 +239,7 @@ export class EngineImpl implements Engine, SchedulerHost {
   }
 
   async trigger<W extends Workflow>(wf: W, input: unknown, options: TriggerOptions = {}): Promise<RunHandle<any, any>> {
+    await this.syncClock()
     if (this.state === 'stopping' || this.state === 'stopped') throw new EngineStateError('engine.trigger() after stop()')
     if (this.state === 'new' && !this.multiProcess && !this.warnedEarlyTrigger) {
       this.warnedEarlyTrigger = true
@@ -267,7 +283,7 @@ export class EngineImpl implements Engine, SchedulerHost {
       runs: this.runs,
       hooks: this.hooks,
       now: () => this.clock.now(),
-      cancel: (runId: string, reason: string) => this.cancel(runId, reason),
+      cancel: (runId: string, reason: string) => this.cancel(runId, reason).then(() => {}),
     }
   }
 
@@ -344,7 +360,7 @@ export class EngineImpl implements Engine, SchedulerHost {
   }
 
   cascade(runId: string): Promise<void> {
-    return this.runs.cascade(runId, (id, reason) => this.cancel(id, reason))
+    return this.runs.cascade(runId, (id, reason) => this.cancel(id, reason).then(() => {}))
   }
 
   upkeep() {
@@ -384,6 +400,7 @@ export class EngineImpl implements Engine, SchedulerHost {
   // --- Signals, cancel, retry ----------------------------------------------------------------------
 
   async signal(run: string | RunHandle<any, any>, name: string, payload?: unknown): Promise<boolean> {
+    await this.syncClock()
     const runId = assertId(typeof run === 'object' && run !== null ? run.id : run, 'run id')
     if (typeof name !== 'string' || name.length === 0 || name.length > 200)
       throw new InvalidArgumentError(`Invalid signal name ${JSON.stringify(name)}`)
@@ -421,10 +438,11 @@ export class EngineImpl implements Engine, SchedulerHost {
     if (ds.capabilities.pubsub && ds.publish) ds.publish(WAKE_CHANNEL, message).catch(() => {})
   }
 
-  async cancel(runId: string, reason = 'cancelled by request'): Promise<void> {
+  async cancel(runId: string, reason = 'cancelled by request'): Promise<CancelOutcome> {
     assertId(runId, 'run id')
+    await this.syncClock()
     const local = this.executions.get(runId)
-    if (local && !local.closed && (await local.cancel(reason))) return
+    if (local && !local.closed && (await local.cancel(reason))) return 'cancelled'
     const what = await this.runs.cancel(runId, reason, (id) => this.executions.has(id))
     if (what.status === 'requested') this.signalled(runId)
     if (what.status === 'cancelled') {
@@ -440,9 +458,19 @@ export class EngineImpl implements Engine, SchedulerHost {
         })
       if (what.cascade) await this.cascade(runId)
     }
+    return what.status
+  }
+
+  async listSignals(runId: string): Promise<BufferedSignal[]> {
+    const { record } = await this.runs.mustRead(assertId(runId, 'run id'))
+    return (await this.store.listAll(keys.signalPrefix(runId, record.nonce))).map((e) => {
+      const sig = this.store.decode<SignalRecord>(e, e.key)
+      return { name: sig.name, payload: sig.payload, sentAt: sig.sentAt }
+    })
   }
 
   async retry(runId: string, _workflow?: Workflow): Promise<RunHandle<any, any>> {
+    await this.syncClock()
     const record = await this.runs.retry(assertId(runId, 'run id'), (childId) => this.retry(childId).then(() => {}))
     if (this.state === 'started') await this.scheduler.poll()
     this.notifyOthers('*')
@@ -450,6 +478,7 @@ export class EngineImpl implements Engine, SchedulerHost {
   }
 
   async fork(runId: string, options: ForkOptions): Promise<RunHandle> {
+    await this.syncClock()
     if (!options || typeof options.fromStep !== 'string')
       throw new InvalidArgumentError('engine.fork(runId, { fromStep }) needs the step to run again')
     const source = await this.runs.mustRead(assertId(runId, 'run id'))

@@ -90,7 +90,12 @@ export const listRuns = async (store: EngineStore, options: ListRunsOptions): Pr
       if (runs.length === limit) break
     }
   }
-  const more = runs.length === limit && cursors.some((c) => c.buffer.length || !c.done)
+  // A full page may have taken the very last run: peek one entry past it before promising more.
+  let more = runs.length === limit && cursors.some((c) => c.buffer.length > 0)
+  for (const c of cursors) {
+    if (more || runs.length < limit || c.done) continue
+    more = (await store.list(c.prefix, { after: `${c.prefix}${last}`, before: c.before, limit: 1 })).length > 0
+  }
   return more && last !== undefined ? { runs, nextCursor: last } : { runs }
 }
 

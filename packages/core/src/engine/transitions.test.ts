@@ -38,20 +38,14 @@ describe('transitions', () => {
       name: 'created here: running, leased, due at the lease expiry, indexed',
       run: () => created(fields, ctx(), true),
       record: { status: 'running', owner: 'e1', leaseUntil: T0 + 5_000, dueKey: keys.due(T0 + 5_000, 'r1') },
-      put: [
-        `set ${keys.due(T0 + 5_000, 'r1')}=run`,
-        ...ix('running').map((k) => `set ${k}`),
-      ],
+      put: [`set ${keys.due(T0 + 5_000, 'r1')}=run`, ...ix('running').map((k) => `set ${k}`)],
       drop: [],
     },
     {
       name: 'created for others: pending, due now',
       run: () => created(fields, ctx(), false),
       record: { status: 'pending', owner: undefined, dueKey: keys.due(T0, 'r1') },
-      put: [
-        `set ${keys.due(T0, 'r1')}=run`,
-        ...ix('pending').map((k) => `set ${k}`),
-      ],
+      put: [`set ${keys.due(T0, 'r1')}=run`, ...ix('pending').map((k) => `set ${k}`)],
       drop: [],
     },
     {
@@ -197,10 +191,7 @@ describe('transitions', () => {
         dueKey: keys.due(T0 + 60_000, 'r1'),
         pendingReason: { kind: 'throttle', key: '', limit: 2, until: T0 + 60_000 },
       },
-      put: [
-        `set ${keys.due(T0 + 60_000, 'r1')}=run`,
-        ...ix('pending').map((k) => `set ${k}`),
-      ],
+      put: [`set ${keys.due(T0 + 60_000, 'r1')}=run`, ...ix('pending').map((k) => `set ${k}`)],
       drop: [],
     },
   )
@@ -221,10 +212,7 @@ describe('transitions', () => {
     const marked = deleting(cascaded(cancelled).record)
     expect(marked.record.deleting).toBe(true)
     expect(shape(marked)).toEqual({ put: [], drop: [] })
-    expect(removedOps(marked.record).map((o) => o.key)).toEqual([
-      keys.due(T0 + 60_100, 'r1'),
-      ...ix('cancelled'),
-    ])
+    expect(removedOps(marked.record).map((o) => o.key)).toEqual([keys.due(T0 + 60_100, 'r1'), ...ix('cancelled')])
   })
 
   it('applies in the one order: new data, extra ops (journal), the record (conditional), deletions', () => {

@@ -887,7 +887,7 @@ describe('Cancelling', () => {
     const child = workflow.create({ id: 'child', run: ({ step }) => step.waitForEvent('never') })
     const parent = workflow.create({ id: 'parent', run: ({ step }) => step.invoke(child, undefined) })
     const engine = createTestEngine({ workflows: [parent, child], store })
-    let cancelled: Promise<void> | undefined
+    let cancelled: Promise<unknown> | undefined
     control.beforeBatch = (ops) => {
       // The batch that creates the child is on its way to the store: cancel the parent now.
       if (!cancelled && ops.some((o) => o.op === 'set' && o.key === 'run/p/invoke:child#1')) cancelled = engine.cancel('p', 'now')
