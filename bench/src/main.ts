@@ -2,19 +2,20 @@
 // raw stores underneath and on two peers (BullMQ, LangGraph.js), then hooks, scale and resume.
 // Every subject runs in a fresh child process, one at a time; Redis is started here and stopped at
 // the end. Flags: --smoke (tiny sizes, for CI), --scale (only the scale and resume parts),
-// --1m (adds 1,000,000 sleeping runs), --sizes=10000,100000, --only=do-sqlite,raw-sqlite,
-// --parts=main,hooks,scale,resume, --reps=3, --json=<file>.
+// --1m (adds 1,000,000 runs to the scale and list parts), --sizes=10000,100000, --only=do-sqlite,raw-sqlite,
+// --parts=main,hooks,scale,resume,list,flow, --reps=3, --json=<file>.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createClient } from '@redis/client'
 import type { CaseConfig, CaseResult } from './case.js'
 import { runChild } from './child.js'
+import { type FlowResults, flowSection } from './flow-part.js'
 import { int, sig, table, times, withSpread, yesNo } from './format.js'
 import { HOOK_VARIANTS, type HooksConfig, type HookVariant } from './hooks-def.js'
+import { type ListRow, listSection } from './list-part.js'
 import { machineInfo } from './machine.js'
 import { median, percentile } from './measure.js'
-import { type BenchRedis, startBenchRedis } from './redis-server.js'
+import { type BenchRedis, flushRedis, redisCommandCalls, startBenchRedis } from './redis-server.js'
 import { ROWS, SHORT } from './rows.js'
 import {
   type ResumeRow,
@@ -29,7 +30,7 @@ import {
   verdictTable,
 } from './scale.js'
 
-type Part = 'main' | 'hooks' | 'scale' | 'resume'
+type Part = 'main' | 'hooks' | 'scale' | 'resume' | 'list' | 'flow'
 
 const args = process.argv.slice(2)
 const flag = (name: string) => args.includes(`--${name}`)
@@ -38,7 +39,7 @@ const list = (name: string) => option(name)?.split(',').filter(Boolean)
 
 const smoke = flag('smoke')
 const parts = new Set<Part>(
-  (list('parts') as Part[] | undefined) ?? (flag('scale') ? ['scale', 'resume'] : ['main', 'hooks', 'scale', 'resume']),
+  (list('parts') as Part[] | undefined) ?? (flag('scale') ? ['scale', 'resume'] : ['main', 'hooks', 'scale', 'resume', 'list', 'flow']),
 )
 const reps = Number(option('reps') ?? (smoke ? 1 : 3))
 const only = list('only')
@@ -95,27 +96,6 @@ const hooksConfig: HooksConfig = smoke ? { steps: 10, runs: 3, warmup: 2, reps: 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`)
 const print = (line = '') => process.stdout.write(`${line}\n`)
 
-/** `INFO commandstats`: calls per command since the server started (or the last CONFIG RESETSTAT). */
-const redisCommandCalls = async (url: string): Promise<Record<string, number>> => {
-  const client = createClient({ url })
-  await client.connect()
-  try {
-    const info = await client.info('commandstats')
-    const calls: Record<string, number> = {}
-    for (const m of info.matchAll(/cmdstat_([^:]+):calls=(\d+)/g)) calls[m[1] as string] = Number(m[2])
-    return calls
-  } finally {
-    await client.close()
-  }
-}
-
-const flushRedis = async (url: string) => {
-  const client = createClient({ url })
-  await client.connect()
-  await client.flushAll()
-  await client.close()
-}
-
 interface Results {
   machine: string[]
   cases: Record<string, CaseResult | { error: string }>
@@ -126,6 +106,8 @@ interface Results {
   hooks?: { usPerStep: Record<HookVariant, number>; samples: Record<HookVariant, number[]> } | { error: string }
   scale?: ScaleRow[] | { error: string }
   resume?: ResumeRow[] | { error: string }
+  list?: ListRow[] | { error: string }
+  flow?: FlowResults | { error: string }
   verdicts: Verdict[]
 }
 
@@ -218,7 +200,8 @@ const main = async () => {
   let redis: BenchRedis | undefined
   const subjects = ROWS.filter((r) => !only || only.includes(r.id))
   const storesFor: StoreKind[] = ['sqlite', 'redis']
-  const needRedis = (parts.has('main') && subjects.some((r) => r.redis)) || parts.has('scale') || parts.has('resume')
+  const needRedis =
+    (parts.has('main') && subjects.some((r) => r.redis)) || ['scale', 'resume', 'list', 'flow'].some((p) => parts.has(p as Part))
   print(`# do-sdk benchmarks${smoke ? ' (smoke: tiny sizes, the numbers mean nothing)' : ''}`)
   print()
   for (const line of results.machine) print(`- ${line}`)
@@ -368,6 +351,16 @@ const main = async () => {
         print(`resume: error: ${clip(errorOf(error))}`)
       }
       print()
+    }
+    if (parts.has('list')) {
+      const stores = storesFor.filter((s) => s !== 'redis' || redis)
+      results.list = await listSection({ stores, sizes, dir, redisUrl: redis?.url, rounds: smoke ? 5 : 60, log }, print)
+      if (!isOk(results.list)) failures++
+    }
+    if (parts.has('flow')) {
+      const flushFlow = async () => (redis ? flushRedis(redis.url) : undefined)
+      results.flow = await flowSection({ smoke, reps, dir, redisUrl: redis?.url, flushRedis: flushFlow, log }, print)
+      if (!isOk(results.flow)) failures++
     }
     if (parts.has('scale') || parts.has('resume')) {
       results.verdicts.push(...scaleVerdicts(isOk(results.scale) ? results.scale : [], isOk(results.resume) ? results.resume : []))

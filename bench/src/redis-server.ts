@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createClient } from '@redis/client'
 import { findRedisServer, startRedis } from '../../packages/store-redis/test/redis-server.js'
 
 export interface BenchRedis {
@@ -64,4 +65,25 @@ export const startBenchRedis = async (): Promise<BenchRedis> => {
       rmSync(dir, { recursive: true, force: true })
     },
   }
+}
+
+/** `INFO commandstats`: calls per command since the server started (or the last CONFIG RESETSTAT). */
+export const redisCommandCalls = async (url: string): Promise<Record<string, number>> => {
+  const client = createClient({ url })
+  await client.connect()
+  try {
+    const info = await client.info('commandstats')
+    const calls: Record<string, number> = {}
+    for (const m of info.matchAll(/cmdstat_([^:]+):calls=(\d+)/g)) calls[m[1] as string] = Number(m[2])
+    return calls
+  } finally {
+    await client.close()
+  }
+}
+
+export const flushRedis = async (url: string) => {
+  const client = createClient({ url })
+  await client.connect()
+  await client.flushAll()
+  await client.close()
 }

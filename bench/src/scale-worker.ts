@@ -6,11 +6,10 @@
 // Prints one line `RESULT {json}`. Run by scale.ts with --expose-gc.
 import { randomUUID } from 'node:crypto'
 import { createEngine, type Datastore, definePlugin, type Engine, type Plugin, silentLogger, workflow } from '@do-sdk/core'
-import { redisStore } from '@do-sdk/store-redis'
-import { sqliteStore } from '@do-sdk/store-sqlite'
 import { gc, percentile, sleep } from './measure.js'
+import { openStore, type StoreSpec } from './stores.js'
 
-export type StoreSpec = { kind: 'sqlite'; path: string } | { kind: 'redis'; url: string; namespace: string }
+export type { StoreSpec }
 
 export type WorkerTask =
   | { mode: 'populate'; store: StoreSpec; from: number; count: number; inFlight: number }
@@ -38,9 +37,6 @@ const resumer = workflow.create({
     return 'done'
   },
 })
-
-const openStore = (spec: StoreSpec): Datastore =>
-  spec.kind === 'sqlite' ? sqliteStore({ path: spec.path }) : redisStore({ url: spec.url }, { namespace: spec.namespace })
 
 /** Per-run promises resolved by lifecycle events. */
 class Events {

@@ -73,6 +73,16 @@ describe('pnpm bench --smoke', () => {
     }
   })
 
+  it('prints the run-list, flow-control and schedule rows of every store', () => {
+    for (const section of ['## Run list', '## Flow control', '## Schedules']) expect(result.stdout, section).toContain(section)
+    const lines = result.stdout.split('\n')
+    // Run list: the listRuns table and the countRuns table; flow: the concurrency-key table and the schedules table.
+    expect(lines.filter((l) => l.startsWith('| SQLite ')).length, 'rows of SQLite').toBe(4)
+    expect(lines.filter((l) => l.startsWith('| Redis ')).length, 'rows of Redis').toBe(4)
+    expect(lines.filter((l) => l.startsWith('| memory ')).length, 'concurrency-key row of memory').toBe(1)
+    expect(result.stdout).not.toMatch(/^(list|flow): error/m)
+  })
+
   it('writes the results as JSON', () => {
     const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { cases: Record<string, unknown> }
     expect(Object.keys(json.cases).sort()).toEqual(ROWS.map((r) => r.id).sort())

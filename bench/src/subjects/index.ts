@@ -1,5 +1,6 @@
 import type { SubjectFactory } from '../workload.js'
 import { doMemory, doRedis, doSqlite, doSqlite3 } from './do-sdk.js'
+import { doMemoryHotKey, doMemoryKeys, doRedisHotKey, doRedisKeys, doSqliteHotKey, doSqliteKeys } from './flow.js'
 import { bullmq, langgraphMemory, langgraphSqlite } from './peers.js'
 import { dbos, doPostgres, rawPg, tanstack } from './postgres.js'
 import { plain, rawRedis, rawRedisPipelined, rawSqlite, rawSqliteBatched } from './raw.js'
@@ -21,4 +22,10 @@ export const SUBJECTS: Record<string, SubjectFactory> = {
   'do-postgres': doPostgres,
   'dbos-postgres': dbos,
   'tanstack-postgres': tanstack,
+  'do-memory-keys': doMemoryKeys,
+  'do-memory-hot-key': doMemoryHotKey,
+  'do-sqlite-keys': doSqliteKeys,
+  'do-sqlite-hot-key': doSqliteHotKey,
+  'do-redis-keys': doRedisKeys,
+  'do-redis-hot-key': doRedisHotKey,
 }
