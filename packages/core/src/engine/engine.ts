@@ -1,18 +1,18 @@
-import { randomUUID } from 'node:crypto'
 import type { Action } from '../action.js'
 import { createKV, type KV } from '../datastore/kv.js'
 import type { ListedEntry } from '../datastore/types.js'
-import { toMs } from '../duration.js'
-import { CapabilityError, EngineStateError, InvalidArgumentError, WorkflowNotFoundError } from '../errors.js'
+import { EngineStateError, InvalidArgumentError, WorkflowNotFoundError } from '../errors.js'
 import { HOOK_NAMES, Hooks } from '../hooks/registry.js'
 import type { HookRegistry } from '../hooks/types.js'
 import { assertId, timeOrderedUuid } from '../ids.js'
-import { consoleLogger, type Logger } from '../logger.js'
+import type { Logger } from '../logger.js'
 import { redactor } from '../redact.js'
 import { jsonSerializer } from '../serializer.js'
 import { parseWith } from '../validation.js'
 import { declaredSignal, type Workflow } from '../workflow.js'
-import { type Clock, offsetClock, systemClock } from './clock.js'
+import { type ClaimHost, claimRun } from './claiming.js'
+import { type Clock, systemClock } from './clock.js'
+import { engineConfig } from './engine-config.js'
 import type {
   BufferedSignal,
   CancelOutcome,
@@ -26,7 +26,7 @@ import type {
 } from './engine-types.js'
 import { Execution } from './execution.js'
 import type { ExecutionDeps, ExecutionOutcome } from './execution-deps.js'
-import { concurrencyOf, findSlots, startsPending } from './flow-control.js'
+import { startsPending } from './flow-control.js'
 import { type ForkOptions, forkWrites } from './fork.js'
 import { keys, timeOfDueKey } from './keys.js'
 import { releaseEngineLock, renewEngineLock, setupPlugins, takeEngineLock } from './lifecycle.js'
@@ -40,6 +40,7 @@ import type { SchedulerHost } from './scheduler-contract.js'
 import { Schedules } from './schedules.js'
 import { emitAdmitted, startRun } from './starting.js'
 import { EngineStore } from './store.js'
+import { WorkflowRegistry } from './workflow-registry.js'
 
 const WAKE_CHANNEL = 'wake'
 
@@ -57,8 +58,7 @@ export class EngineImpl implements Engine, SchedulerHost {
   readonly concurrency: number
   readonly runs: Runs
   readonly executions = new Map<string, Execution>()
-  private readonly workflows = new Map<string, Map<string, Workflow>>()
-  private readonly latest = new Map<string, Workflow>()
+  private readonly workflows: WorkflowRegistry
   private readonly registeredActions = new Map<string, Action>()
   private readonly scheduler: Scheduler
   /** `engine.schedules`: durable cron and interval schedules. */
@@ -77,36 +77,28 @@ export class EngineImpl implements Engine, SchedulerHost {
   private keepAlive: NodeJS.Timeout | undefined
   private lockVersion = 0
   private warnedEarlyTrigger = false
+  /** Concurrency keys that made a run wait in the scheduler's current pass (see `claiming.ts`). */
+  private readonly waitedThisPass = new Set<string>()
   private clockSynced = false
   private clockSyncing: Promise<void> | undefined
 
   constructor(private readonly options: InternalEngineOptions) {
-    if (!options || typeof options !== 'object' || !options.store) throw new InvalidArgumentError('createEngine needs { store }')
-    const caps = options.store.capabilities
-    this.multiProcess = options.multiProcess ?? caps.multiProcess
-    if (this.multiProcess && !caps.multiProcess) {
-      throw new CapabilityError(
-        `Store "${options.store.name}" is single-process (capabilities.multiProcess = false): two engines on it could run a committed step twice. Use sqliteStore (one machine) or redisStore (many machines) for several processes, or run one engine.`,
-      )
-    }
-    this.engineId = options.engineId === undefined ? `engine-${randomUUID().slice(0, 8)}` : assertId(options.engineId, 'engine id')
-    // Engines sharing a store with a clock of its own order signals, timers and leases by it.
-    this.offset = !options.clock && this.multiProcess && options.store.now ? { ms: 0 } : undefined
-    this.clock = options.clock ?? (this.offset ? offsetClock(this.offset) : systemClock)
-    this.log = options.logger ?? consoleLogger()
+    const config = engineConfig(options)
+    this.multiProcess = config.multiProcess
+    this.engineId = config.engineId
+    this.offset = config.offset
+    this.clock = config.clock
+    this.log = config.log
     this.hooks = new Hooks(this.log)
     this.store = new EngineStore(options.store, options.serializer ?? jsonSerializer, redactor(options.redact))
     this.kv = createKV(this.store, () => this.clock.now())
-    this.leaseMs = toMs(options.lease ?? '5s', 'lease')
-    this.pollIntervalMs = toMs(options.pollInterval ?? '1s', 'pollInterval')
-    this.drainTimeoutMs = toMs(options.drainTimeout ?? '10s', 'drainTimeout')
-    this.concurrency = options.concurrency ?? 100
-    if (!Number.isInteger(this.concurrency) || this.concurrency < 1)
-      throw new InvalidArgumentError(`concurrency must be an integer >= 1, got ${this.concurrency}`)
-    for (const wf of options.workflows ?? []) this.register(wf)
+    this.leaseMs = config.leaseMs
+    this.pollIntervalMs = config.pollIntervalMs
+    this.drainTimeoutMs = config.drainTimeoutMs
+    this.concurrency = config.concurrency
+    this.workflows = new WorkflowRegistry(options.workflows)
     for (const a of options.actions ?? []) this.registeredActions.set(a.id, a)
-    const retentionMs = toMs(options.retention ?? '7d', 'retention')
-    const random = options.random ?? { uuid: randomUUID }
+    const { retentionMs, random } = config
     this.runs = new Runs(this.store, this.clock, random, this.log, { engineId: this.engineId, leaseMs: this.leaseMs, retentionMs })
     this.scheduler = new Scheduler(this)
     this.slotWaitMs = Math.min(1_000, Math.max(50, this.pollIntervalMs))
@@ -119,7 +111,7 @@ export class EngineImpl implements Engine, SchedulerHost {
       pollIntervalMs: this.pollIntervalMs,
       now: () => this.clock.now(),
       cancel: (runId, reason) => this.cancel(runId, reason).then(() => {}),
-      workflow: (id) => this.latest.get(id),
+      workflow: (id) => this.workflows.latest(id),
       trigger: (wf, input, runId) => this.trigger(wf, input as never, { id: runId }),
       due(at, runCreated) {
         engine.scheduler.arm(at)
@@ -136,8 +128,8 @@ export class EngineImpl implements Engine, SchedulerHost {
       leaseMs: this.leaseMs,
       retentionMs,
       random,
-      inlineRetryMs: toMs(options.inlineRetry ?? '1s', 'inlineRetry'),
-      limits: { stepBytes: 1 << 20, stateBytes: 1 << 20, ...options.limits },
+      inlineRetryMs: config.inlineRetryMs,
+      limits: config.limits,
       beforeCommit: options.beforeCommit,
       newChild: (child, input, childId, parent) => this.runs.create(child, input, childId, parent, false).then((r) => r.ops),
       wake: () => {
@@ -149,16 +141,6 @@ export class EngineImpl implements Engine, SchedulerHost {
       onEnd: (exec, outcome) => this.onEnd(exec, outcome),
       isStopping: () => this.state === 'stopping' || this.state === 'stopped',
     }
-  }
-
-  private register(wf: Workflow) {
-    const versions = this.workflows.get(wf.id) ?? new Map<string, Workflow>()
-    if (versions.has(wf.version) && versions.get(wf.version) !== wf) {
-      throw new InvalidArgumentError(`Workflow "${wf.id}" version "${wf.version}" is registered twice with different definitions`)
-    }
-    versions.set(wf.version, wf)
-    this.workflows.set(wf.id, versions)
-    this.latest.set(wf.id, wf)
   }
 
   get status() {
@@ -180,7 +162,7 @@ export class EngineImpl implements Engine, SchedulerHost {
     const ds = this.options.store
     if (ds.capabilities.pubsub && ds.subscribe) this.unsubscribe = await ds.subscribe(WAKE_CHANNEL, (message) => this.woken(message))
     // Declarative schedules (`workflow.create({ schedule })`) follow the definitions this engine runs.
-    await this.schedules.register([...this.latest.values()])
+    await this.schedules.register(this.workflows.latestAll())
     this.state = 'started'
     if (this.options.keepAlive !== false) this.keepAlive = setInterval(() => {}, 1 << 30)
     this.scheduler.start()
@@ -247,7 +229,7 @@ export class EngineImpl implements Engine, SchedulerHost {
         'engine.trigger() before engine.start(): the run waits, pending, until `await engine.start()` (nothing else runs it on this single-process store).',
       )
     }
-    const registered = this.latest.get(wf?.id)
+    const registered = this.workflows.latest(wf?.id)
     if (!registered)
       throw new WorkflowNotFoundError(
         `Workflow "${wf?.id}" is not registered with this engine (pass it in createEngine({ workflows }))`,
@@ -255,7 +237,7 @@ export class EngineImpl implements Engine, SchedulerHost {
       )
     const runId = options.id === undefined ? `${wf.id}:${timeOrderedUuid(this.clock.now())}` : assertId(options.id, 'run id')
     const parsed = await parseWith(wf.inputSchema, input, `input of workflow "${wf.id}"`)
-    const definition = this.workflows.get(wf.id)?.get(wf.version) ?? registered
+    const definition = this.workflows.get(wf.id, wf.version) ?? registered
     // A run that needs a concurrency slot, or waits for its turn (throttle, debounce), is claimed by the scheduler.
     const runHere = this.state === 'started' && this.hasRoom() && !startsPending(definition)
     if (runHere) this.reserved++
@@ -308,45 +290,32 @@ export class EngineImpl implements Engine, SchedulerHost {
   }
 
   canRun(record: RunRecord): boolean {
-    return this.workflows.get(record.workflowId)?.has(record.workflowVersion) ?? false
+    return this.workflows.get(record.workflowId, record.workflowVersion) !== undefined
   }
 
   async claim(record: RunRecord, version: number, foundDueKey?: string): Promise<boolean> {
-    const wf = this.workflows.get(record.workflowId)?.get(record.workflowVersion)
+    const wf = this.workflows.get(record.workflowId, record.workflowVersion)
     if (!wf || !this.hasRoom() || this.state !== 'started') return false
     this.reserved++
     try {
-      const wanted = concurrencyOf(wf, record.input)
-      // A slot another run took between our look and our claim: look again (a few times, then the next pass).
-      for (let tries = 0; tries < 5; tries++) {
-        const found = wanted.length ? await findSlots(this.store, record, wanted, this.clock.now() + this.slotWaitMs) : { slots: [] }
-        if ('reason' in found) {
-          const first = record.pendingReason?.kind !== 'concurrency'
-          if ((await this.runs.defer(record, version, found.reason, foundDueKey)) && first && this.hooks.has('flow:delayed'))
-            this.hooks.emit('flow:delayed', {
-              runId: record.id,
-              workflowId: record.workflowId,
-              version: record.workflowVersion,
-              at: this.clock.now(),
-              reason: 'concurrency',
-              key: found.reason.key,
-              until: found.reason.until,
-            })
-          this.scheduler.arm(found.reason.until)
-          return false
-        }
-        const got = await this.runs.claim(record, version, foundDueKey, found.slots)
-        if ('conflictKey' in got) {
-          if (got.conflictKey.startsWith('slot/')) continue
-          return false
-        }
-        if (this.state !== 'started') return false
-        this.execute(wf, got.record, got.version, false)
-        return true
-      }
-      return false
+      const got = await claimRun(this.claimHost, wf, record, version, foundDueKey)
+      if (!got || this.state !== 'started') return false
+      this.execute(wf, got.record, got.version, false)
+      return true
     } finally {
       this.reserved--
+    }
+  }
+
+  private get claimHost(): ClaimHost {
+    return {
+      store: this.store,
+      runs: this.runs,
+      hooks: this.hooks,
+      now: () => this.clock.now(),
+      slotWaitMs: this.slotWaitMs,
+      arm: (at) => this.scheduler.arm(at),
+      waited: this.waitedThisPass,
     }
   }
 
@@ -361,6 +330,10 @@ export class EngineImpl implements Engine, SchedulerHost {
 
   cascade(runId: string): Promise<void> {
     return this.runs.cascade(runId, (id, reason) => this.cancel(id, reason).then(() => {}))
+  }
+
+  passStarted() {
+    this.waitedThisPass.clear()
   }
 
   upkeep() {
@@ -408,7 +381,7 @@ export class EngineImpl implements Engine, SchedulerHost {
     // Declared signals are checked against the definition the run started on, when this engine has it
     // (an engine that only sends signals may not); the wait parses the payload again in any case.
     const check = async (record: RunRecord) => {
-      const wf = this.workflows.get(record.workflowId)?.get(record.workflowVersion)
+      const wf = this.workflows.get(record.workflowId, record.workflowVersion)
       const schema = wf && declaredSignal(wf, name)
       if (schema) await parseWith(schema, payload, `payload of signal "${name}" to run "${runId}"`)
     }
@@ -482,7 +455,7 @@ export class EngineImpl implements Engine, SchedulerHost {
     if (!options || typeof options.fromStep !== 'string')
       throw new InvalidArgumentError('engine.fork(runId, { fromStep }) needs the step to run again')
     const source = await this.runs.mustRead(assertId(runId, 'run id'))
-    const wf = this.latest.get(source.record.workflowId)
+    const wf = this.workflows.latest(source.record.workflowId)
     if (!wf)
       throw new WorkflowNotFoundError(`Workflow "${source.record.workflowId}" is not registered with this engine`, source.record.workflowId)
     const input =
@@ -497,7 +470,7 @@ export class EngineImpl implements Engine, SchedulerHost {
   }
 
   replayCheck(options: ReplayCheckOptions = {}): Promise<ReplayCheckReport> {
-    const known = [...this.workflows.values()].flatMap((versions) => [...versions.values()])
+    const known = this.workflows.all()
     return replayCheck(this.store, this.deps, options, known)
   }
 

@@ -61,6 +61,10 @@ export const keys = {
   kv: (key: string) => `kv/${key}`,
   /** Run indexes, newest first (see `transitions.ts` for when they move). */
   index: {
+    /** Every status index entry (one per run). */
+    statusAll: 'ix/s/',
+    /** Every workflow-and-status index entry of one workflow (one per run). */
+    workflowAll: (workflowId: string) => `ix/ws/${workflowId}/`,
     status: (status: string) => `ix/s/${status}/`,
     byStatus: (status: string, createdAt: number, runId: string) => `ix/s/${status}/${newestFirst(createdAt)}/${runId}`,
     workflowStatus: (workflowId: string, status: string) => `ix/ws/${workflowId}/${status}/`,

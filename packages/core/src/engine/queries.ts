@@ -47,13 +47,14 @@ export const listRuns = async (store: EngineStore, options: ListRunsOptions): Pr
   const to = toMsOf(options.to, 'to')
   const prefixes = prefixesFor(options.workflowId, statuses)
   // Positions are index-key suffixes (`{newest-first time}/{runId}`), the same in every index.
-  const cursors = prefixes.map((p) => {
+  const statusList = statuses ?? STATUSES
+  const cursors = prefixes.map((p, i) => {
     const bounds: { after?: string; before?: string } = {}
     if (to !== undefined) bounds.after = `${p}${timeKey(MAX_TIME - to)}${AFTER_TIME}`
     if (options.cursor !== undefined && (bounds.after === undefined || `${p}${options.cursor}` > bounds.after))
       bounds.after = `${p}${options.cursor}`
     if (from !== undefined) bounds.before = `${p}${timeKey(MAX_TIME - from)}${AFTER_TIME}`
-    return { prefix: p, ...bounds, buffer: [] as string[], done: false }
+    return { prefix: p, status: statusList[i] as RunStatus, ...bounds, buffer: [] as string[], done: false }
   })
   const runs: RunInfo[] = []
   let last: string | undefined
@@ -68,23 +69,25 @@ export const listRuns = async (store: EngineStore, options: ListRunsOptions): Pr
     // Merge the heads: the smallest suffix is the newest run.
     const heads = cursors.filter((c) => c.buffer.length)
     if (heads.length === 0) break
-    const batch: string[] = []
+    const batch: { suffix: string; status: RunStatus }[] = []
     while (batch.length < limit - runs.length) {
       let best: (typeof cursors)[number] | undefined
       for (const c of heads) if (c.buffer.length && (!best || (c.buffer[0] as string) < (best.buffer[0] as string))) best = c
       if (!best) break
-      batch.push(best.buffer.shift() as string)
+      batch.push({ suffix: best.buffer.shift() as string, status: best.status })
       if (!best.buffer.length && !best.done) break
     }
-    const ids = batch.map((suffix) => runIdOfIndexKey(suffix, ''))
+    const ids = batch.map((b) => runIdOfIndexKey(b.suffix, ''))
     const records = await store.getMany(ids.map((id) => keys.run(id)))
     for (let i = 0; i < batch.length; i++) {
-      last = batch[i]
+      last = batch[i]?.suffix
       const got = records[i]
       if (!got) continue
       const record = store.decode<RunRecord>(got, keys.run(ids[i] as string))
       if (options.workflowId !== undefined && record.workflowId !== options.workflowId) continue
-      if (statuses && !statuses.includes(record.status)) continue
+      // Only the entry of the record's own status counts: a run that changed status while this
+      // listing ran is listed once (or, moving between two pages, not at all), never twice.
+      if (record.status !== batch[i]?.status) continue
       if (options.idPrefix !== undefined && !record.id.startsWith(options.idPrefix)) continue
       runs.push(toRunInfo(record, []))
       if (runs.length === limit) break
@@ -99,10 +102,16 @@ export const listRuns = async (store: EngineStore, options: ListRunsOptions): Pr
   return more && last !== undefined ? { runs, nextCursor: last } : { runs }
 }
 
-/** How many runs match, counted on the run indexes. */
+/**
+ * How many runs match, counted on the run indexes. Without a status filter one count of the parent
+ * prefix covers every status at once (a run changing status meanwhile is counted once).
+ */
 export const countRuns = async (store: EngineStore, options: CountRunsOptions): Promise<number> => {
+  const statuses = statusesOf(options.status)
+  if (statuses === undefined)
+    return store.count(options.workflowId === undefined ? keys.index.statusAll : keys.index.workflowAll(options.workflowId))
   let n = 0
-  for (const prefix of prefixesFor(options.workflowId, statusesOf(options.status))) n += await store.count(prefix)
+  for (const prefix of prefixesFor(options.workflowId, statuses)) n += await store.count(prefix)
   return n
 }
 

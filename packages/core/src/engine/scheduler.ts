@@ -146,6 +146,7 @@ export class Scheduler {
   private async pass() {
     const h = this.host
     const now = h.clock.now()
+    h.passStarted()
     // Until no tick is due: a schedule catching up (`catchup: 'all'`) moves its entry to its next
     // missed tick, later in the listing, so the next page finds it.
     for (let after: string | undefined; this.running; ) {

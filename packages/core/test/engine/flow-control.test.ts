@@ -188,6 +188,8 @@ describe('flow control', () => {
     const order: number[] = []
     let live = 0
     let most = 0
+    let release!: () => void
+    const first = new Promise<void>((r) => (release = r))
     const wf = workflow.create({
       id: 'prioritized',
       input: z.number(),
@@ -198,7 +200,8 @@ describe('flow control', () => {
           order.push(input)
           live++
           most = Math.max(most, live)
-          await new Promise((r) => setTimeout(r, 5))
+          // The first run holds the slot until every other run waits for it (no race with a fast store).
+          if (order.length === 1) await first
           live--
         })
       },
@@ -208,6 +211,10 @@ describe('flow control', () => {
     for (const n of [1, 5, 3, 9, 2]) await engine.trigger(wf, n, { id: `p${n}` })
     expect((await engine.getRun('p9')).priority).toBe(9)
     await engine.start()
+    const waitingForTheSlot = async () =>
+      (await engine.listRuns({ status: 'pending' })).runs.filter((r) => r.pendingReason?.kind === 'concurrency').length
+    while ((await waitingForTheSlot()) < 4) await new Promise((r) => setImmediate(r))
+    release()
     await engine.advance('1m')
     expect({ order, most }).toEqual({ order: [9, 5, 3, 2, 1], most: 1 })
     await engine.stop()
