@@ -27,10 +27,10 @@ import type {
 import { Execution } from './execution.js'
 import type { ExecutionDeps, ExecutionOutcome } from './execution-deps.js'
 import { startsPending } from './flow-control.js'
-import { type ForkOptions, forkWrites } from './fork.js'
+import { type ForkOptions, forkRun } from './fork.js'
 import { keys, timeOfDueKey } from './keys.js'
 import { releaseEngineLock, renewEngineLock, setupPlugins, takeEngineLock } from './lifecycle.js'
-import { awaitResult, countRuns, listRuns, resultWithoutEngine } from './queries.js'
+import { awaitResult, bufferedSignals, countRuns, listRuns, readRun, resultWithoutEngine } from './queries.js'
 import { type JournalEntry, type RunRecord, type SignalRecord, TERMINAL } from './records.js'
 import { type ReplayCheckOptions, type ReplayCheckReport, replayCheck } from './replay-check.js'
 import { type RunInfo, toRunInfo } from './run-info.js'
@@ -434,12 +434,8 @@ export class EngineImpl implements Engine, SchedulerHost {
     return what.status
   }
 
-  async listSignals(runId: string): Promise<BufferedSignal[]> {
-    const { record } = await this.runs.mustRead(assertId(runId, 'run id'))
-    return (await this.store.listAll(keys.signalPrefix(runId, record.nonce))).map((e) => {
-      const sig = this.store.decode<SignalRecord>(e, e.key)
-      return { name: sig.name, payload: sig.payload, sentAt: sig.sentAt }
-    })
+  listSignals(runId: string): Promise<BufferedSignal[]> {
+    return bufferedSignals(this.store, this.runs, runId)
   }
 
   async retry(runId: string, _workflow?: Workflow): Promise<RunHandle<any, any>> {
@@ -452,21 +448,10 @@ export class EngineImpl implements Engine, SchedulerHost {
 
   async fork(runId: string, options: ForkOptions): Promise<RunHandle> {
     await this.syncClock()
-    if (!options || typeof options.fromStep !== 'string')
-      throw new InvalidArgumentError('engine.fork(runId, { fromStep }) needs the step to run again')
-    const source = await this.runs.mustRead(assertId(runId, 'run id'))
-    const wf = this.workflows.latest(source.record.workflowId)
-    if (!wf)
-      throw new WorkflowNotFoundError(`Workflow "${source.record.workflowId}" is not registered with this engine`, source.record.workflowId)
-    const input =
-      options.input === undefined ? source.record.input : await parseWith(wf.inputSchema, options.input, `input of workflow "${wf.id}"`)
-    const id = options.id === undefined ? `${runId}:fork:${timeOrderedUuid(this.clock.now())}` : assertId(options.id, 'run id')
-    const { ops, journal } = await forkWrites(this.store, this.runs, runId, wf, options, id, input)
-    const res = await this.store.batch([...journal, ...ops])
-    if (!res.ok) throw new InvalidArgumentError(`engine.fork: a run "${id}" exists already`)
+    const { id, workflowId } = await forkRun(this.store, this.runs, this.workflows, runId, options, this.clock.now())
     if (this.state === 'started') void this.scheduler.poll()
     this.notifyOthers('*')
-    return this.handle(id, wf.id)
+    return this.handle(id, workflowId)
   }
 
   replayCheck(options: ReplayCheckOptions = {}): Promise<ReplayCheckReport> {
@@ -476,15 +461,8 @@ export class EngineImpl implements Engine, SchedulerHost {
 
   // --- Reading runs --------------------------------------------------------------------------------
 
-  async getRun(runId: string, workflow?: Workflow): Promise<RunInfo<any, any, any>> {
-    const { record } = await this.runs.mustRead(assertId(runId, 'run id'))
-    if (workflow !== undefined && record.workflowId !== workflow?.id)
-      throw new InvalidArgumentError(`Run "${runId}" is a run of workflow "${record.workflowId}", not of "${workflow?.id}"`)
-    const items = await this.store.list(keys.journalPrefix(runId, record.nonce))
-    return toRunInfo(
-      record,
-      items.map((i) => this.store.decode<JournalEntry>(i, i.key)),
-    )
+  getRun(runId: string, workflow?: Workflow): Promise<RunInfo<any, any, any>> {
+    return readRun(this.store, this.runs, runId, workflow)
   }
 
   listRuns(options: ListRunsOptions = {}): Promise<{ runs: RunInfo[]; nextCursor?: string }> {

@@ -1,10 +1,13 @@
 import type { WriteOp } from '../datastore/types.js'
-import { InvalidArgumentError, RunNotFoundError } from '../errors.js'
+import { InvalidArgumentError, RunNotFoundError, WorkflowNotFoundError } from '../errors.js'
+import { assertId, timeOrderedUuid } from '../ids.js'
+import { parseWith } from '../validation.js'
 import type { Workflow } from '../workflow.js'
 import { keys } from './keys.js'
 import type { JournalEntry } from './records.js'
 import type { Runs } from './runs.js'
 import type { EngineStore } from './store.js'
+import type { WorkflowRegistry } from './workflow-registry.js'
 
 /** Options of `engine.fork`. */
 export interface ForkOptions {
@@ -51,4 +54,31 @@ export const forkWrites = async (
     }),
   )
   return { ops, journal }
+}
+
+/**
+ * `engine.fork`: checks the options, parses a new input with the workflow's schema, writes the new
+ * run in one batch (nothing when anything is wrong) and says which run it made.
+ */
+export const forkRun = async (
+  store: EngineStore,
+  runs: Runs,
+  workflows: WorkflowRegistry,
+  runId: string,
+  options: ForkOptions,
+  now: number,
+): Promise<{ id: string; workflowId: string }> => {
+  if (!options || typeof options.fromStep !== 'string')
+    throw new InvalidArgumentError('engine.fork(runId, { fromStep }) needs the step to run again')
+  const source = await runs.mustRead(assertId(runId, 'run id'))
+  const wf = workflows.latest(source.record.workflowId)
+  if (!wf)
+    throw new WorkflowNotFoundError(`Workflow "${source.record.workflowId}" is not registered with this engine`, source.record.workflowId)
+  const input =
+    options.input === undefined ? source.record.input : await parseWith(wf.inputSchema, options.input, `input of workflow "${wf.id}"`)
+  const id = options.id === undefined ? `${runId}:fork:${timeOrderedUuid(now)}` : assertId(options.id, 'run id')
+  const { ops, journal } = await forkWrites(store, runs, runId, wf, options, id, input)
+  const res = await store.batch([...journal, ...ops])
+  if (!res.ok) throw new InvalidArgumentError(`engine.fork: a run "${id}" exists already`)
+  return { id, workflowId: wf.id }
 }

@@ -1,8 +1,9 @@
 import { CancelledError, EngineStateError, InvalidArgumentError, RunFailedError } from '../errors.js'
 import { assertId } from '../ids.js'
-import type { CountRunsOptions, ListRunsOptions } from './engine-types.js'
+import type { Workflow } from '../workflow.js'
+import type { BufferedSignal, CountRunsOptions, ListRunsOptions } from './engine-types.js'
 import { keys, MAX_TIME, runIdOfIndexKey, timeKey } from './keys.js'
-import { fromStoredError, type RunRecord, type RunStatus, TERMINAL } from './records.js'
+import { fromStoredError, type JournalEntry, type RunRecord, type RunStatus, type SignalRecord, TERMINAL } from './records.js'
 import { type RunInfo, toRunInfo } from './run-info.js'
 import type { Runs } from './runs.js'
 import type { EngineStore } from './store.js'
@@ -171,3 +172,24 @@ export const waitForChange = (waiters: Map<string, Set<(record?: RunRecord) => v
     set.add(done)
     waiters.set(runId, set)
   })
+
+/** `engine.getRun`: a run's record and journal, as {@link RunInfo}. */
+export const readRun = async (store: EngineStore, runs: Runs, runId: string, workflow?: Workflow): Promise<RunInfo<any, any, any>> => {
+  const { record } = await runs.mustRead(assertId(runId, 'run id'))
+  if (workflow !== undefined && record.workflowId !== workflow?.id)
+    throw new InvalidArgumentError(`Run "${runId}" is a run of workflow "${record.workflowId}", not of "${workflow?.id}"`)
+  const items = await store.list(keys.journalPrefix(runId, record.nonce))
+  return toRunInfo(
+    record,
+    items.map((i) => store.decode<JournalEntry>(i, i.key)),
+  )
+}
+
+/** `engine.listSignals`: the signals stored for a run that no wait has taken yet, oldest first. */
+export const bufferedSignals = async (store: EngineStore, runs: Runs, runId: string): Promise<BufferedSignal[]> => {
+  const { record } = await runs.mustRead(assertId(runId, 'run id'))
+  return (await store.listAll(keys.signalPrefix(runId, record.nonce))).map((e) => {
+    const sig = store.decode<SignalRecord>(e, e.key)
+    return { name: sig.name, payload: sig.payload, sentAt: sig.sentAt }
+  })
+}
