@@ -121,6 +121,7 @@ export const admit = async (host: AdmissionHost, wf: Workflow, req: RunRequest):
     schedule: req.schedule,
     pendingReason,
     dueAt,
+    at: now,
   })
   return { kind: 'create', ops: [...ops, ...createOps], record, ...(pendingReason ? { delayed: pendingReason } : {}) }
 }

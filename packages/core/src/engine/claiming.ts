@@ -1,6 +1,7 @@
 import type { Hooks } from '../hooks/registry.js'
 import type { Workflow } from '../workflow.js'
 import { concurrencyOf, findSlots } from './flow-control.js'
+import { timeOfDueKey } from './keys.js'
 import type { RunRecord } from './records.js'
 import type { Runs } from './runs.js'
 import type { EngineStore } from './store.js'
@@ -23,6 +24,13 @@ export interface ClaimHost {
   waited: Set<string>
 }
 
+/** The run waits for a concurrency slot and its next look is still to come. */
+const waitsAhead = (record: RunRecord, now: number) =>
+  record.status === 'pending' &&
+  record.pendingReason?.kind === 'concurrency' &&
+  record.dueKey !== undefined &&
+  timeOfDueKey(record.dueKey) > now
+
 /**
  * Claims a run for this engine, with the concurrency slots its workflow asks for taken in the same
  * batch. Resolves the claimed record and version, or `undefined` when the run waits for a slot
@@ -31,6 +39,8 @@ export interface ClaimHost {
 export const claimRun = async (h: ClaimHost, wf: Workflow, record: RunRecord, version: number, foundDueKey?: string) => {
   const wanted = concurrencyOf(wf, record.input)
   // A slot another run took between our look and our claim: look again (a few times, then the next pass).
+  // Queued behind a run of this pass, and already waiting with a look to come: nothing to read or write.
+  if (wanted.some((w) => h.waited.has(`${record.workflowId}\u0000${w.key}`)) && waitsAhead(record, h.now())) return undefined
   for (let tries = 0; tries < 5; tries++) {
     const looked = wanted.length ? await findSlots(h.store, record, wanted, h.now() + h.slotWaitMs) : { slots: [] }
     // A key with no free slot is the reason; a free slot a run met earlier in this pass waited for is queued behind it.
@@ -40,6 +50,8 @@ export const claimRun = async (h: ClaimHost, wf: Workflow, record: RunRecord, ve
       : looked
     if ('reason' in found) {
       h.waited.add(`${record.workflowId}\u0000${found.reason.key}`)
+      // Looked at early (a slot was let go, another run took it): its look to come stands, nothing written.
+      if (waitsAhead(record, h.now()) && record.pendingReason?.key === found.reason.key) return undefined
       const first = record.pendingReason?.kind !== 'concurrency'
       if ((await h.runs.defer(record, version, found.reason, foundDueKey)) && first && h.hooks.has('flow:delayed'))
         h.hooks.emit('flow:delayed', {

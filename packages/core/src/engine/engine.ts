@@ -28,12 +28,12 @@ import { Execution } from './execution.js'
 import type { ExecutionDeps, ExecutionOutcome } from './execution-deps.js'
 import { startsPending } from './flow-control.js'
 import { type ForkOptions, forkRun } from './fork.js'
-import { keys, timeOfDueKey } from './keys.js'
+import { timeOfDueKey } from './keys.js'
 import { releaseEngineLock, renewEngineLock, setupPlugins, takeEngineLock } from './lifecycle.js'
 import { awaitResult, bufferedSignals, countRuns, listRuns, readRun, resultWithoutEngine } from './queries.js'
-import { type JournalEntry, type RunRecord, type SignalRecord, TERMINAL } from './records.js'
+import { type RunRecord, TERMINAL } from './records.js'
 import { type ReplayCheckOptions, type ReplayCheckReport, replayCheck } from './replay-check.js'
-import { type RunInfo, toRunInfo } from './run-info.js'
+import type { RunInfo } from './run-info.js'
 import { Runs } from './runs.js'
 import { Scheduler } from './scheduler.js'
 import type { SchedulerHost } from './scheduler-contract.js'
@@ -43,6 +43,8 @@ import { EngineStore } from './store.js'
 import { WorkflowRegistry } from './workflow-registry.js'
 
 const WAKE_CHANNEL = 'wake'
+/** The wake message saying concurrency slots were let go (run ids never start with `$`: see `assertId`). */
+const SLOTS_FREED = '$slots'
 
 /** The engine. Create it with {@link createEngine}; its public face is the {@link Engine} interface. */
 export class EngineImpl implements Engine, SchedulerHost {
@@ -64,7 +66,7 @@ export class EngineImpl implements Engine, SchedulerHost {
   /** `engine.schedules`: durable cron and interval schedules. */
   readonly schedules: Schedules
   /** How long a run waits before it looks for a free concurrency slot again. */
-  private readonly slotWaitMs: number
+  readonly slotWaitMs: number
   private readonly deps: ExecutionDeps
   private readonly waiters = new Map<string, Set<(record?: RunRecord) => void>>()
   private readonly drainTimeoutMs: number
@@ -364,6 +366,11 @@ export class EngineImpl implements Engine, SchedulerHost {
         }
       }
     }
+    // Its concurrency slots went in the batch that ended or suspended it: a run waiting for one goes now.
+    if (outcome !== 'abandoned' && exec.workflow.flow?.concurrency.length) {
+      if (this.state === 'started') void this.scheduler.slotsFreed()
+      this.notifyOthers(SLOTS_FREED)
+    }
     if (this.state !== 'started') return
     if (outcome === 'abandoned') this.scheduler.arm(this.clock.now() + 200)
     else if (outcome === 'suspended' && exec.record.wakeAt !== undefined) this.scheduler.arm(exec.record.wakeAt)
@@ -400,6 +407,10 @@ export class EngineImpl implements Engine, SchedulerHost {
 
   /** Another process says work is due (`*`) or a run got a signal (its id). */
   private woken(message: string) {
+    if (message === SLOTS_FREED) {
+      if (this.state === 'started') void this.scheduler.slotsFreed()
+      return
+    }
     const local = message === '*' ? undefined : this.executions.get(message)
     if (local) local.signalled()
     else if (this.state === 'started') void this.scheduler.poll()

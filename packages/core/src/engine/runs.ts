@@ -104,9 +104,11 @@ export class Runs {
     runHere: boolean,
     extra: Omit<NewRun, keyof RunRecord & ('id' | 'workflowId' | 'workflowVersion' | 'input' | 'state' | 'nonce' | 'parent')> & {
       dueAt?: number
+      /** The time flow control admitted the run at: its `createdAt`, so a rate limit's window and the runs' times agree. */
+      at?: number
     } = {},
   ) {
-    const { dueAt, ...more } = extra
+    const { dueAt, at, ...more } = extra
     const fields: NewRun = {
       id: runId,
       workflowId: wf.id,
@@ -117,7 +119,7 @@ export class Runs {
       parent,
       ...more,
     }
-    const c = created(fields, this.ctx(), runHere, dueAt)
+    const c = created(fields, at === undefined ? this.ctx() : { ...this.ctx(), now: at }, runHere, dueAt)
     const ops: WriteOp[] = batchOf(c, this.store.encode(compact(c.record), `run "${runId}"`), 0)
     return { ops, record: c.record }
   }

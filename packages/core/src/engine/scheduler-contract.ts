@@ -28,6 +28,8 @@ export interface SchedulerHost {
   readonly multiProcess: boolean
   readonly leaseMs: number
   readonly pollIntervalMs: number
+  /** How long a run without a free concurrency slot waits before it is looked at again, ms. */
+  readonly slotWaitMs: number
   /** The execution of a run in this engine, if it has one (also while its last steps finish). */
   local(runId: string): LocalRun | undefined
   locals(): Iterable<LocalRun>

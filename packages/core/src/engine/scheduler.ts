@@ -42,6 +42,8 @@ export class Scheduler {
   private cancelRenew: (() => void) | undefined
   private failures = 0
   private firstPass = true
+  /** Concurrency slots were let go: the next pass also takes runs waiting for one before their due time. */
+  private slotLookahead = false
   /** Runs this engine cannot run (version missing), by record version: logged once. */
   private readonly unrunnable = new Map<string, number>()
   running = false
@@ -80,6 +82,15 @@ export class Scheduler {
       },
       Math.max(0, at - this.host.clock.now()),
     )
+  }
+
+  /**
+   * A run let its concurrency slots go (here or, through pub/sub, in another process): runs waiting
+   * for a slot (`pending`, reason `concurrency`) are looked at now instead of at their next look.
+   */
+  slotsFreed(): Promise<void> {
+    this.slotLookahead = true
+    return this.poll()
   }
 
   /** Polls now (coalesced with a poll in progress). Resolves when the poll, and any it queued, are done. */
@@ -146,6 +157,8 @@ export class Scheduler {
   private async pass() {
     const h = this.host
     const now = h.clock.now()
+    const lookahead = this.slotLookahead
+    this.slotLookahead = false
     h.passStarted()
     // Until no tick is due: a schedule catching up (`catchup: 'all'`) moves its entry to its next
     // missed tick, later in the listing, so the next page finds it.
@@ -158,9 +171,10 @@ export class Scheduler {
     // Entries up to one lease ahead, on the first pass of a multi-process engine or on every pass of
     // a single-process one: runs this engine id held in an earlier (dead) incarnation are taken at
     // once instead of after their lease.
-    const horizon = h.multiProcess && !this.firstPass ? now : now + h.leaseMs
+    let horizon = h.multiProcess && !this.firstPass ? now : now + h.leaseMs
+    if (lookahead) horizon = Math.max(horizon, now + h.slotWaitMs)
     this.firstPass = false
-    await this.scan(keys.duePrefix, { before: keys.dueBefore(horizon) }, (entry, got) => this.due(entry, got, now))
+    await this.scan(keys.duePrefix, { before: keys.dueBefore(horizon) }, (entry, got) => this.due(entry, got, now, lookahead))
     await this.scan(keys.inboxPrefix, {}, (entry, got) => this.inbox(entry, got, now))
   }
 
@@ -195,7 +209,7 @@ export class Scheduler {
     }
   }
 
-  private async due(entry: ListedEntry, got: StoredEntry | undefined, now: number) {
+  private async due(entry: ListedEntry, got: StoredEntry | undefined, now: number, lookahead = false) {
     const h = this.host
     const runId = runIdOfDueKey(entry.key)
     const at = timeOfDueKey(entry.key)
@@ -228,7 +242,8 @@ export class Scheduler {
       if (stale) await h.store.batch([{ op: 'delete', key: entry.key, ifVersion: entry.version }])
       return
     }
-    if (at > now && !(record.owner !== undefined && (mine || !h.multiProcess))) return
+    const waitsForSlot = lookahead && record.status === 'pending' && record.pendingReason?.kind === 'concurrency'
+    if (at > now && !waitsForSlot && !(record.owner !== undefined && (mine || !h.multiProcess))) return
     await this.take(record, got.version, entry.key)
   }
 

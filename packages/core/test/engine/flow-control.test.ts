@@ -21,6 +21,11 @@ describe('flow control', () => {
         [...live.values()].reduce((a, b) => a + b, 0),
       )
     }
+    // The first runs hold their slots until the waiting runs were looked at.
+    let open: () => void = () => {}
+    const gate = new Promise<void>((r) => {
+      open = r
+    })
     const wf = workflow.create({
       id: 'per-user',
       input: userInput,
@@ -29,7 +34,8 @@ describe('flow control', () => {
         for (let i = 0; i < 2; i++) {
           await step.run('work', async () => {
             enter(input.user)
-            await new Promise((r) => setTimeout(r, i === 0 ? 50 : 2))
+            if (i === 0) await gate
+            await new Promise((r) => setTimeout(r, 2))
             live.set(input.user, (live.get(input.user) ?? 0) - 1)
           })
           await step.sleep('10s') // suspended: its slots are let go meanwhile
@@ -51,11 +57,37 @@ describe('flow control', () => {
     expect(waiting.pendingReason).toMatchObject({ kind: 'concurrency', key: 'u0', limit: 1 })
     expect(delayed).toContain('r4 concurrency u0')
     expect(delayed).toContain('r3 concurrency ')
+    open()
     await engine.advance('10m')
     for (const [n, run] of runs.entries()) await expect(run.result()).resolves.toBe(n)
     expect(mostPerKey).toBe(1)
     expect(most).toBeLessThanOrEqual(3)
     expect((await engine.getRun('r7')).pendingReason).toBeUndefined()
+    await engine.stop()
+  })
+
+  it('a run waiting for a slot starts when the slot is let go, not at its next look (the clock stands still)', async () => {
+    const order: number[] = []
+    const wf = workflow.create({
+      id: 'hot-key',
+      input: userInput,
+      concurrency: [{ key: (i) => i.user, limit: 1 }],
+      async run({ input, step }) {
+        await step.run('work', async () => {
+          order.push(input.n)
+        })
+        return input.n
+      },
+    })
+    const engine = testEngine({ workflows: [wf] })
+    const runs = []
+    for (let n = 0; n < 6; n++) runs.push(await engine.trigger(wf, { user: 'hot', n }, { id: `h${n}` }))
+    const before = engine.clock.now()
+    await engine.start()
+    // Never advanced: without the wake-up the waiting runs would start only a slot wait later.
+    for (const [n, run] of runs.entries()) await expect(run.result()).resolves.toBe(n)
+    expect(engine.clock.now()).toBe(before)
+    expect([...order].sort()).toEqual([0, 1, 2, 3, 4, 5])
     await engine.stop()
   })
 

@@ -168,3 +168,56 @@ describe('10. timers', () => {
     await engine.stop()
   })
 })
+
+describe('concurrency slots across engines', () => {
+  it('a slot let go in one engine wakes a run waiting for it in another at once, through the store pub/sub (the clock stands still)', async () => {
+    const clock = virtualClock()
+    const inner = memoryStore({ now: clock.now })
+    const subscribers = new Map<string, Set<(message: string) => void>>()
+    // The memory store with the two capabilities of a shared store: several engines, and pub/sub between them.
+    const store: Datastore = {
+      ...inner,
+      capabilities: { ...inner.capabilities, multiProcess: true, pubsub: true },
+      async publish(channel, message) {
+        for (const on of subscribers.get(channel) ?? []) on(message)
+      },
+      async subscribe(channel, on) {
+        const set = subscribers.get(channel) ?? new Set()
+        set.add(on)
+        subscribers.set(channel, set)
+        return async () => {
+          set.delete(on)
+        }
+      },
+    }
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    // Two versions of one workflow share its concurrency key; each engine has one, so the waiting run
+    // (version 2) can only be started by the other engine.
+    const define = (version: string) =>
+      workflow.create({
+        id: 'exports',
+        version,
+        concurrency: { key: () => 'tenant-1', limit: 1 },
+        run: async ({ step }) => step.run('export', () => (version === '1' ? gate.then(() => version) : version)),
+      })
+    const v1 = define('1')
+    const v2 = define('2')
+    const first = createTestEngine({ workflows: [v1], store, clock, engineId: 'first', logger: silentLogger })
+    const second = createTestEngine({ workflows: [v2], store, clock, engineId: 'second', logger: silentLogger })
+    const holder = await first.trigger(v1, undefined, { id: 'holder' })
+    const waiter = await second.trigger(v2, undefined, { id: 'waiter' })
+    await first.start()
+    await second.start()
+    await first.tick()
+    await second.tick()
+    expect((await second.getRun('waiter')).pendingReason).toMatchObject({ kind: 'concurrency', key: 'tenant-1' })
+    const before = clock.now()
+    release()
+    await expect(holder.result()).resolves.toBe('1')
+    await expect(waiter.result()).resolves.toBe('2')
+    expect(clock.now()).toBe(before)
+    await first.stop()
+    await second.stop()
+  })
+})
