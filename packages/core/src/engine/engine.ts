@@ -45,6 +45,7 @@ import { WorkflowRegistry } from './workflow-registry.js'
 const WAKE_CHANNEL = 'wake'
 /** The wake message saying concurrency slots were let go (run ids never start with `$`: see `assertId`). */
 const SLOTS_FREED = '$slots'
+let engines = 0
 
 /** The engine. Create it with {@link createEngine}; its public face is the {@link Engine} interface. */
 export class EngineImpl implements Engine, SchedulerHost {
@@ -67,6 +68,8 @@ export class EngineImpl implements Engine, SchedulerHost {
   readonly schedules: Schedules
   /** How long a run waits before it looks for a free concurrency slot again. */
   readonly slotWaitMs: number
+  /** Signs this engine's wake messages (engines of one process, or restarted ones, may share an engine id). */
+  private readonly sender = `${process.pid}.${++engines}.${Math.random().toString(36).slice(2, 8)}`
   private readonly deps: ExecutionDeps
   private readonly waiters = new Map<string, Set<(record?: RunRecord) => void>>()
   private readonly drainTimeoutMs: number
@@ -80,7 +83,6 @@ export class EngineImpl implements Engine, SchedulerHost {
   private lockVersion = 0
   private warnedEarlyTrigger = false
   /** Concurrency keys that made a run wait in the scheduler's current pass (see `claiming.ts`). */
-  private readonly waitedThisPass = new Set<string>()
   private clockSynced = false
   private clockSyncing: Promise<void> | undefined
 
@@ -317,7 +319,7 @@ export class EngineImpl implements Engine, SchedulerHost {
       now: () => this.clock.now(),
       slotWaitMs: this.slotWaitMs,
       arm: (at) => this.scheduler.arm(at),
-      waited: this.waitedThisPass,
+      waited: this.scheduler.waitedThisPass,
     }
   }
 
@@ -332,10 +334,6 @@ export class EngineImpl implements Engine, SchedulerHost {
 
   cascade(runId: string): Promise<void> {
     return this.runs.cascade(runId, (id, reason) => this.cancel(id, reason).then(() => {}))
-  }
-
-  passStarted() {
-    this.waitedThisPass.clear()
   }
 
   upkeep() {
@@ -406,7 +404,11 @@ export class EngineImpl implements Engine, SchedulerHost {
   }
 
   /** Another process says work is due (`*`) or a run got a signal (its id). */
-  private woken(message: string) {
+  private woken(raw: string) {
+    // `<message> <sender>`: an engine's own messages are not news to it (ids never hold a space).
+    const space = raw.indexOf(' ')
+    if (space >= 0 && raw.slice(space + 1) === this.sender) return
+    const message = space >= 0 ? raw.slice(0, space) : raw
     if (message === SLOTS_FREED) {
       if (this.state === 'started') void this.scheduler.slotsFreed()
       return
@@ -419,7 +421,7 @@ export class EngineImpl implements Engine, SchedulerHost {
   /** Tells engines in other processes that work became due (stores with pub/sub; others poll). */
   private notifyOthers(message: string) {
     const ds = this.options.store
-    if (ds.capabilities.pubsub && ds.publish) ds.publish(WAKE_CHANNEL, message).catch(() => {})
+    if (ds.capabilities.pubsub && ds.publish) ds.publish(WAKE_CHANNEL, `${message} ${this.sender}`).catch(() => {})
   }
 
   async cancel(runId: string, reason = 'cancelled by request'): Promise<CancelOutcome> {

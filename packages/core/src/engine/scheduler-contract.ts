@@ -43,8 +43,6 @@ export interface SchedulerHost {
   fireTicks(page: ListedEntry[]): Promise<void>
   /** Cancels the children of a cancelled run. */
   cascade(runId: string): Promise<void>
-  /** A pass over the due index begins (per-pass bookkeeping of claims is reset). */
-  passStarted(): void
   /** Periodic upkeep done with lease renewal (the single-process lock, the store clock). */
   upkeep(): void
 }

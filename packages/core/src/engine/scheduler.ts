@@ -44,6 +44,17 @@ export class Scheduler {
   private firstPass = true
   /** Concurrency slots were let go: the next pass also takes runs waiting for one before their due time. */
   private slotLookahead = false
+  /**
+   * Some run may wait for a concurrency slot (unknown at start: true). A pass that looked at every
+   * waiting run and left none waiting clears it; a slot let go then costs no pass.
+   */
+  slotWaiters = true
+  /** The concurrency keys (`workflowId NUL key`) a run waited for in this pass: runs after it queue behind. */
+  readonly waitedThisPass = new Set<string>()
+  /** This pass left a run unlooked at because the engine was full. */
+  private passSkipped = false
+  /** A slot was let go during this pass while no run was known to wait. */
+  private freedInPass = false
   /** Runs this engine cannot run (version missing), by record version: logged once. */
   private readonly unrunnable = new Map<string, number>()
   running = false
@@ -89,6 +100,11 @@ export class Scheduler {
    * for a slot (`pending`, reason `concurrency`) are looked at now instead of at their next look.
    */
   slotsFreed(): Promise<void> {
+    if (!this.slotWaiters) {
+      // None waiting as far as this engine knows; a pass in progress may be deferring one right now.
+      if (this.polling) this.freedInPass = true
+      return Promise.resolve()
+    }
     this.slotLookahead = true
     return this.poll()
   }
@@ -159,7 +175,9 @@ export class Scheduler {
     const now = h.clock.now()
     const lookahead = this.slotLookahead
     this.slotLookahead = false
-    h.passStarted()
+    this.waitedThisPass.clear()
+    this.passSkipped = false
+    this.freedInPass = false
     // Until no tick is due: a schedule catching up (`catchup: 'all'`) moves its entry to its next
     // missed tick, later in the listing, so the next page finds it.
     for (let after: string | undefined; this.running; ) {
@@ -174,28 +192,42 @@ export class Scheduler {
     let horizon = h.multiProcess && !this.firstPass ? now : now + h.leaseMs
     if (lookahead) horizon = Math.max(horizon, now + h.slotWaitMs)
     this.firstPass = false
-    await this.scan(keys.duePrefix, { before: keys.dueBefore(horizon) }, (entry, got) => this.due(entry, got, now, lookahead))
+    const all = await this.scan(keys.duePrefix, { before: keys.dueBefore(horizon) }, (entry, got) =>
+      this.due(entry, got, now, lookahead),
+    )
+    // Runs wait for a slot with their next look at most a slot wait ahead: a lookahead pass that went
+    // through the whole index saw every one of them.
+    const waiting = this.waitedThisPass.size > 0
+    this.slotWaiters = lookahead && all && !this.passSkipped ? waiting : this.slotWaiters || waiting
+    // A slot let go while this pass deferred runs for one: look again.
+    if (this.freedInPass && waiting) {
+      this.slotLookahead = true
+      this.again = true
+    }
     await this.scan(keys.inboxPrefix, {}, (entry, got) => this.inbox(entry, got, now))
   }
 
-  /** Pages through a prefix, reading the run records of a page in one call. Stops when this engine is full. */
+  /**
+   * Pages through a prefix, reading the run records of a page in one call. Stops when this engine is
+   * full. Resolves true when it went through every entry.
+   */
   private async scan(
     prefix: string,
     bounds: { before?: string },
     handle: (entry: ListedEntry, got: StoredEntry | undefined) => Promise<void>,
-  ) {
+  ): Promise<boolean> {
     const h = this.host
     const runIdOf = prefix === keys.duePrefix ? runIdOfDueKey : (key: string) => key.slice(prefix.length)
     for (let after: string | undefined; ; ) {
-      if (!this.running || !h.hasRoom()) return
+      if (!this.running || !h.hasRoom()) return false
       const page = await h.store.list(prefix, { ...bounds, after, limit: PAGE })
-      if (page.length === 0) return
+      if (page.length === 0) return true
       const records = await h.store.getMany(page.map((e) => keys.run(runIdOf(e.key))))
       for (const i of byPriority(records)) {
-        if (!this.running) return
+        if (!this.running) return false
         await handle(page[i] as ListedEntry, records[i])
       }
-      if (page.length < PAGE) return
+      if (page.length < PAGE) return true
       after = page[page.length - 1]?.key
     }
   }
@@ -278,7 +310,10 @@ export class Scheduler {
       return
     }
     this.unrunnable.delete(record.id)
-    if (!h.hasRoom()) return
+    if (!h.hasRoom()) {
+      this.passSkipped = true
+      return
+    }
     await h.claim(record, version, dueKey)
   }
 

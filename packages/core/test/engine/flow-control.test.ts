@@ -79,7 +79,15 @@ describe('flow control', () => {
         return input.n
       },
     })
-    const engine = testEngine({ workflows: [wf] })
+    const clock = virtualClock()
+    const store = newStore(clock)
+    const lists: string[] = []
+    const list = store.list.bind(store)
+    store.list = (prefix, options) => {
+      lists.push(options?.before === undefined ? prefix : `${prefix}+`)
+      return list(prefix, options)
+    }
+    const engine = testEngine({ workflows: [wf], clock, store })
     const runs = []
     for (let n = 0; n < 6; n++) runs.push(await engine.trigger(wf, { user: 'hot', n }, { id: `h${n}` }))
     const before = engine.clock.now()
@@ -88,6 +96,25 @@ describe('flow control', () => {
     for (const [n, run] of runs.entries()) await expect(run.result()).resolves.toBe(n)
     expect(engine.clock.now()).toBe(before)
     expect([...order].sort()).toEqual([0, 1, 2, 3, 4, 5])
+    // Nothing waits now: a slot let go costs no pass over the due index.
+    const idle = () => (engine as unknown as { idle(): Promise<void> }).idle()
+    await idle()
+    // A pass lists the due schedule ticks first (up to now, so with \`before\`).
+    const passes = () => lists.filter((l) => l === 'tick/+').length
+    const passesBefore = passes()
+    const alone = await engine.trigger(wf, { user: 'alone', n: 6 }, { id: 'h6' })
+    // One pass claims it (it was created pending; on the virtual clock the trigger's poll waits for a tick).
+    await engine.tick()
+    await expect(alone.result()).resolves.toBe(6)
+    await idle()
+    // Its end let the slot go without another pass.
+    expect(passes() - passesBefore).toBe(1)
+    // Runs waiting again (met by a pass after the flag went down) are woken again.
+    const again = []
+    for (let n = 7; n < 10; n++) again.push(await engine.trigger(wf, { user: 'hot', n }, { id: `h${n}` }))
+    await engine.tick()
+    for (const [i, run] of again.entries()) await expect(run.result()).resolves.toBe(7 + i)
+    expect(engine.clock.now()).toBe(before)
     await engine.stop()
   })
 
