@@ -192,9 +192,7 @@ export class Scheduler {
     let horizon = h.multiProcess && !this.firstPass ? now : now + h.leaseMs
     if (lookahead) horizon = Math.max(horizon, now + h.slotWaitMs)
     this.firstPass = false
-    const all = await this.scan(keys.duePrefix, { before: keys.dueBefore(horizon) }, (entry, got) =>
-      this.due(entry, got, now, lookahead),
-    )
+    const all = await this.scan(keys.duePrefix, { before: keys.dueBefore(horizon) }, (entry, got) => this.due(entry, got, now, lookahead))
     // Runs wait for a slot with their next look at most a slot wait ahead: a lookahead pass that went
     // through the whole index saw every one of them.
     const waiting = this.waitedThisPass.size > 0
