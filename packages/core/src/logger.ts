@@ -11,6 +11,9 @@ export interface Logger {
 const LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const
 type Level = (typeof LEVELS)[number]
 
+/** The line starts with the tag: an error message quoted in it keeps its store or pack tag, not a second `[do-sdk]`. */
+const withoutInnerTags = (message: string) => message.replace(/(^|[\s(:"])\[do-sdk\] /g, '$1')
+
 /**
  * The default logger writes to the console at `warn` and above; set `DO_SDK_LOG=debug|info|warn|error|silent`
  * to change the level.
@@ -19,7 +22,9 @@ export const consoleLogger = (level: Level = (process.env.DO_SDK_LOG as Level | 
   const min = Math.max(0, LEVELS.indexOf(level))
   const at =
     (lvl: Exclude<Level, 'silent'>, write: (...args: unknown[]) => void) => (message: string, fields?: Record<string, unknown>) => {
-      if (LEVELS.indexOf(lvl) >= min) fields ? write(`[do-sdk] ${message}`, fields) : write(`[do-sdk] ${message}`)
+      if (LEVELS.indexOf(lvl) < min) return
+      const line = `[do-sdk] ${withoutInnerTags(message)}`
+      fields ? write(line, fields) : write(line)
     }
   return {
     enabled: (lvl) => LEVELS.indexOf(lvl) >= min,

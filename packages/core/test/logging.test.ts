@@ -39,6 +39,16 @@ describe('logging', () => {
     await engine.stop()
   })
 
+  it('a quoted error message keeps its own tag but not a second "[do-sdk]"', () => {
+    const warns = capture('warn')
+    consoleLogger('warn').warn('Polling the store failed ([do-sdk] [redis] list failed: ECONNREFUSED); retrying')
+    consoleLogger('warn').warn('[do-sdk] [sqlite] The store is closed.')
+    expect(warns).toEqual([
+      '[do-sdk] Polling the store failed ([redis] list failed: ECONNREFUSED); retrying',
+      '[do-sdk] [sqlite] The store is closed.',
+    ])
+  })
+
   it('at debug level logs the lifecycle: start, each step done, suspend, resume, completion', async () => {
     const debug = capture('debug')
     const wf = workflow.create({
