@@ -1,5 +1,6 @@
 // `pnpm bench`: the workload of issue 8 on do-sdk (memory, SQLite with both drivers, Redis), on the
-// raw stores underneath and on two peers (BullMQ, LangGraph.js), then hooks, scale and resume.
+// raw stores underneath and on three peers (BullMQ, LangGraph.js, TanStack Workflow), then hooks,
+// scale and resume.
 // Every subject runs in a fresh child process, one at a time; Redis is started here and stopped at
 // the end. Flags: --smoke (tiny sizes, for CI), --scale (only the scale and resume parts),
 // --1m (adds 1,000,000 runs to the scale and list parts), --sizes=10000,100000, --only=do-sqlite,raw-sqlite,
@@ -49,6 +50,7 @@ const sizes = (list('sizes')?.map(Number) ?? (smoke ? [200] : [10_000, 100_000])
 const SEQ_RUNS: Record<string, number> = {
   plain: 200_000,
   'do-memory': 3_000,
+  'tanstack-memory': 3_000,
   'langgraph-memory': 500,
   'raw-sqlite': 5_000,
   'raw-sqlite-batched': 3_000,

@@ -1,7 +1,7 @@
 import type { SubjectFactory } from '../workload.js'
 import { doMemory, doRedis, doSqlite, doSqlite3 } from './do-sdk.js'
 import { doMemoryHotKey, doMemoryKeys, doRedisHotKey, doRedisKeys, doSqliteHotKey, doSqliteKeys } from './flow.js'
-import { bullmq, langgraphMemory, langgraphSqlite } from './peers.js'
+import { bullmq, langgraphMemory, langgraphSqlite, tanstackMemory } from './peers.js'
 import { dbos, doPostgres, rawPg, tanstack } from './postgres.js'
 import { plain, rawRedis, rawRedisPipelined, rawSqlite, rawSqliteBatched } from './raw.js'
 
@@ -9,6 +9,7 @@ export const SUBJECTS: Record<string, SubjectFactory> = {
   plain,
   'do-memory': doMemory,
   'langgraph-memory': langgraphMemory,
+  'tanstack-memory': tanstackMemory,
   'raw-sqlite': rawSqlite,
   'raw-sqlite-batched': rawSqliteBatched,
   'do-sqlite': doSqlite,

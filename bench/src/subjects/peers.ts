@@ -1,8 +1,11 @@
-// The peers a user would pick instead, each doing the same 3-step workload with its own durability.
+// The peers a user would pick instead, each doing the same 3-step workload with its own durability
+// (or, for the in-memory rows, none).
 import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import { Annotation, type BaseCheckpointSaver, END, MemorySaver, START, StateGraph } from '@langchain/langgraph'
 import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite'
+import { createWorkflow } from '@tanstack/workflow-core'
+import { defineWorkflowRuntime, inMemoryWorkflowExecutionStore } from '@tanstack/workflow-runtime'
 import Database from 'better-sqlite3'
 import { type Job, Queue, Worker } from 'bullmq'
 import { needRedis, type Subject, type SubjectContext, s1, s2, s3 } from '../workload.js'
@@ -93,3 +96,39 @@ export const langgraphSqlite = async (ctx: SubjectContext): Promise<Subject> => 
 
 /** LangGraph.js with its in-memory checkpointer (not durable). */
 export const langgraphMemory = async (): Promise<Subject> => onGraph(new MemorySaver(), () => {})
+
+/**
+ * TanStack Workflow (core 0.0.3, runtime 0.0.2) with its in-memory store (not durable):
+ * `runtime.startRun` creates the run, claims its lease and runs the workflow to its end, each
+ * `ctx.step` appended to the run's event log before the next. `includeEvents: false`, as the caller
+ * only wants the output (the default also returns every event of the run); each run gets its own
+ * lease owner, as in the PostgreSQL row (subjects/postgres.ts).
+ */
+export const tanstackMemory = async (): Promise<Subject> => {
+  const workflow = createWorkflow({ id: 'three-steps' }).handler(async (ctx) => {
+    const a = await ctx.step('s1', async () => s1())
+    const b = await ctx.step('s2', async () => s2())
+    const c = await ctx.step('s3', async () => s3())
+    return { a, b, c }
+  })
+  const runtime = defineWorkflowRuntime({
+    workflows: { 'three-steps': { load: async () => workflow } },
+    store: inMemoryWorkflowExecutionStore(),
+  })
+  let seq = 0
+  return {
+    run: async (i) => {
+      const id = `run-${++seq}`
+      const result = await runtime.startRun({
+        workflowId: 'three-steps',
+        runId: id,
+        input: { i },
+        leaseOwner: `owner-${id}`,
+        includeEvents: false,
+      })
+      if (result.kind !== 'completed') throw new Error(`TanStack run ${id} ended as ${result.kind}`)
+      return result.run?.output
+    },
+    close: async () => {},
+  }
+}
