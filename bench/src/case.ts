@@ -30,6 +30,13 @@ export interface CaseResult {
   seq: number[]
   /** workflows per second, one value per repetition. */
   tput: number[]
+  /**
+   * Client CPU per workflow in µs, one value per repetition: `process.cpuUsage()` of this process
+   * (user + system, every thread: JIT, GC, libuv pool) over the sequential runs, divided by them.
+   */
+  seqCpuUs: number[]
+  /** The same over the throughput batches of a repetition, divided by the workflows they ran. */
+  tputCpuUs: number[]
   /** The measured repetitions (after warm-up), in µs of the monotonic clock V8's profiler uses too. */
   windowUs: [number, number]
 }
@@ -40,8 +47,13 @@ const main = async () => {
   if (!factory) throw new Error(`unknown subject "${config.subject}"`)
   const dir = mkdtempSync(join(tmpdir(), `do-sdk-bench-${config.subject}-`))
   const subject = await factory({ dir, redisUrl: config.redisUrl })
-  const result: CaseResult = { subject: config.subject, seq: [], tput: [], windowUs: [0, 0] }
+  const result: CaseResult = { subject: config.subject, seq: [], tput: [], seqCpuUs: [], tputCpuUs: [], windowUs: [0, 0] }
   const nowUs = () => Number(process.hrtime.bigint() / 1000n)
+  /** µs of CPU (user + system) since `from`, per workflow of `n`. */
+  const cpuPer = (from: NodeJS.CpuUsage, n: number) => {
+    const used = process.cpuUsage(from)
+    return (used.user + used.system) / n
+  }
   let offset = 0
   const run = (i: number) => subject.run(i)
   try {
@@ -54,17 +66,21 @@ const main = async () => {
     result.windowUs[0] = nowUs()
     for (let r = 0; r < config.reps; r++) {
       if (config.parts.includes('seq')) {
+        const cpu0 = process.cpuUsage()
         result.seq.push(await sequentialMs(run, config.seqRuns, offset))
+        result.seqCpuUs.push(cpuPer(cpu0, config.seqRuns))
         offset += config.seqRuns
       }
       if (config.parts.includes('tput')) {
         const batches = config.tputBatches ?? 1
+        const cpu0 = process.cpuUsage()
         const t0 = performance.now()
         for (let b = 0; b < batches; b++) {
           await throughput(run, config.tputRuns, config.concurrency, offset)
           offset += config.tputRuns
         }
         result.tput.push((config.tputRuns * batches) / ((performance.now() - t0) / 1000))
+        result.tputCpuUs.push(cpuPer(cpu0, config.tputRuns * batches))
       }
     }
     result.windowUs[1] = nowUs()

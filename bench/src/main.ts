@@ -1,6 +1,6 @@
 // `pnpm bench`: the workload of issue 8 on do-sdk (memory, SQLite with both drivers, Redis), on the
 // raw stores underneath and on three peers (BullMQ, LangGraph.js, TanStack Workflow), then hooks,
-// scale and resume.
+// scale and resume. The main table also gives each subject's client CPU per workflow (case.ts).
 // Every subject runs in a fresh child process, one at a time; Redis is started here and stopped at
 // the end. Flags: --smoke (tiny sizes, for CI), --scale (only the scale and resume parts),
 // --1m (adds 1,000,000 runs to the scale and list parts), --sizes=10000,100000, --only=do-sqlite,raw-sqlite,
@@ -101,6 +101,11 @@ const print = (line = '') => process.stdout.write(`${line}\n`)
 interface Results {
   machine: string[]
   cases: Record<string, CaseResult | { error: string }>
+  /**
+   * Client CPU per workflow (µs, user + system of the subject's process) over the measured runs,
+   * warm-up excluded: medians of the repetitions, sequential and throughput parts apart.
+   */
+  clientCpuUsPerWorkflow: Record<string, { seq: number; tput: number }>
   /** redis-server CPU time per workflow (µs) while each Redis subject ran, warm-up included. */
   redisCpuUsPerWorkflow: Record<string, number>
   /** Redis commands per workflow while each Redis subject ran (INFO commandstats), warm-up included. */
@@ -133,13 +138,22 @@ const mainTable = (cases: Results['cases']) => {
   }
   const rows = ROWS.filter((r) => cases[r.id] !== undefined).map((r) => {
     const c = cases[r.id]
-    if (!isOk(c)) return [r.label, r.store, 'error', 'error', clip(c?.error ?? ''), '']
+    if (!isOk(c)) return [r.label, r.store, 'error', 'error', '', clip(c?.error ?? ''), '']
     const seqRatios = r.seqVs.filter((v) => cases[v]).map((v) => `${times(seqOf(r.id) / seqOf(v))} ${SHORT[v]}`)
     const tputRatios = r.tputVs.filter((v) => cases[v]).map((v) => `${times(tputOf(r.id) / tputOf(v))} ${SHORT[v]}`)
-    return [r.label, r.store, withSpread(c.seq, sig), withSpread(c.tput, int), seqRatios.join('; '), tputRatios.join('; ')]
+    const cpu = `${sig(median(c.seqCpuUs))} / ${sig(median(c.tputCpuUs))}`
+    return [r.label, r.store, withSpread(c.seq, sig), withSpread(c.tput, int), cpu, seqRatios.join('; '), tputRatios.join('; ')]
   })
   const text = table(
-    ['system', 'store, durability', 'sequential ms / workflow', 'workflows / s (2,000 at c=50)', 'latency ÷', 'throughput ÷'],
+    [
+      'system',
+      'store, durability',
+      'sequential ms / workflow',
+      'workflows / s (2,000 at c=50)',
+      'client CPU µs / workflow (sequential / c=50)',
+      'latency ÷',
+      'throughput ÷',
+    ],
     rows,
   )
   const verdicts: Verdict[] = []
@@ -197,7 +211,14 @@ const hooksReport = (samples: Record<HookVariant, number[]>) => {
 const main = async () => {
   const started = Date.now()
   const dir = mkdtempSync(join(tmpdir(), 'do-sdk-bench-'))
-  const results: Results = { machine: machineInfo(), cases: {}, redisCpuUsPerWorkflow: {}, redisCommandsPerWorkflow: {}, verdicts: [] }
+  const results: Results = {
+    machine: machineInfo(),
+    cases: {},
+    clientCpuUsPerWorkflow: {},
+    redisCpuUsPerWorkflow: {},
+    redisCommandsPerWorkflow: {},
+    verdicts: [],
+  }
   let failures = 0
   let redis: BenchRedis | undefined
   const subjects = ROWS.filter((r) => !only || only.includes(r.id))
@@ -231,7 +252,9 @@ const main = async () => {
           const measureRedis = row.redis && redis && !smoke ? redis : undefined
           const cpu0 = measureRedis?.cpuMs() ?? 0
           const calls0 = measureRedis ? await redisCommandCalls(measureRedis.url) : {}
-          results.cases[row.id] = await runChild<CaseResult>('case.ts', config)
+          const result = await runChild<CaseResult>('case.ts', config)
+          results.cases[row.id] = result
+          results.clientCpuUsPerWorkflow[row.id] = { seq: median(result.seqCpuUs), tput: median(result.tputCpuUs) }
           if (measureRedis) {
             const n = workflowsRun(config)
             results.redisCpuUsPerWorkflow[row.id] = ((measureRedis.cpuMs() - cpu0) * 1000) / n
