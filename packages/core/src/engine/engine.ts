@@ -40,12 +40,9 @@ import type { SchedulerHost } from './scheduler-contract.js'
 import { Schedules } from './schedules.js'
 import { emitAdmitted, startRun } from './starting.js'
 import { EngineStore } from './store.js'
+import { StoreClockSync } from './store-clock.js'
+import { SLOTS_FREED, WakeChannel, WORK_DUE } from './wake-channel.js'
 import { WorkflowRegistry } from './workflow-registry.js'
-
-const WAKE_CHANNEL = 'wake'
-/** The wake message saying concurrency slots were let go (run ids never start with `$`: see `assertId`). */
-const SLOTS_FREED = '$slots'
-let engines = 0
 
 /** The engine. Create it with {@link createEngine}; its public face is the {@link Engine} interface. */
 export class EngineImpl implements Engine, SchedulerHost {
@@ -68,8 +65,8 @@ export class EngineImpl implements Engine, SchedulerHost {
   readonly schedules: Schedules
   /** How long a run waits before it looks for a free concurrency slot again. */
   readonly slotWaitMs: number
-  /** Signs this engine's wake messages (engines of one process, or restarted ones, may share an engine id). */
-  private readonly sender = `${process.pid}.${++engines}.${Math.random().toString(36).slice(2, 8)}`
+  private readonly wakes: WakeChannel
+  private readonly storeClock: StoreClockSync
   private readonly deps: ExecutionDeps
   private readonly waiters = new Map<string, Set<(record?: RunRecord) => void>>()
   private readonly drainTimeoutMs: number
@@ -83,8 +80,6 @@ export class EngineImpl implements Engine, SchedulerHost {
   private lockVersion = 0
   private warnedEarlyTrigger = false
   /** Concurrency keys that made a run wait in the scheduler's current pass (see `claiming.ts`). */
-  private clockSynced = false
-  private clockSyncing: Promise<void> | undefined
 
   constructor(private readonly options: InternalEngineOptions) {
     const config = engineConfig(options)
@@ -96,6 +91,8 @@ export class EngineImpl implements Engine, SchedulerHost {
     this.hooks = new Hooks(this.log)
     this.store = new EngineStore(options.store, options.serializer ?? jsonSerializer, redactor(options.redact))
     this.kv = createKV(this.store, () => this.clock.now())
+    this.wakes = new WakeChannel(options.store)
+    this.storeClock = new StoreClockSync(options.store, this.store, this.offset)
     this.leaseMs = config.leaseMs
     this.pollIntervalMs = config.pollIntervalMs
     this.drainTimeoutMs = config.drainTimeoutMs
@@ -119,7 +116,7 @@ export class EngineImpl implements Engine, SchedulerHost {
       trigger: (wf, input, runId) => this.trigger(wf, input as never, { id: runId }),
       due(at, runCreated) {
         engine.scheduler.arm(at)
-        if (runCreated) engine.notifyOthers('*')
+        if (runCreated) engine.wakes.publish(WORK_DUE)
       },
       admitted: (wf, a, runId) => emitAdmitted(this.hooks, wf, a, runId, this.clock.now()),
     })
@@ -138,7 +135,7 @@ export class EngineImpl implements Engine, SchedulerHost {
       newChild: (child, input, childId, parent) => this.runs.create(child, input, childId, parent, false).then((r) => r.ops),
       wake: () => {
         if (this.state === 'started') void this.scheduler.poll()
-        this.notifyOthers('*')
+        this.wakes.publish(WORK_DUE)
       },
       cascade: (runId) =>
         void this.cascade(runId).catch((e) => this.log.warn(`Cancelling the children of run "${runId}" failed: ${String(e)}`)),
@@ -160,37 +157,16 @@ export class EngineImpl implements Engine, SchedulerHost {
     this.state = 'starting'
     await setupPlugins(this.options.plugins ?? [], this.hooks, this.registeredActions, this.log)
     this.hooks.close()
-    await this.measureClock()
+    await this.storeClock.measure()
     if (!this.multiProcess)
       this.lockVersion = await takeEngineLock(this.store, this.options.store.name, this.engineId, this.clock.now(), this.leaseMs)
-    const ds = this.options.store
-    if (ds.capabilities.pubsub && ds.subscribe) this.unsubscribe = await ds.subscribe(WAKE_CHANNEL, (message) => this.woken(message))
+    this.unsubscribe = await this.wakes.subscribe((message) => this.woken(message))
     // Declarative schedules (`workflow.create({ schedule })`) follow the definitions this engine runs.
     await this.schedules.register(this.workflows.latestAll())
     this.state = 'started'
     if (this.options.keepAlive !== false) this.keepAlive = setInterval(() => {}, 1 << 30)
     this.scheduler.start()
     await this.scheduler.poll()
-  }
-
-  /** Measures this process's clock against the store's (stores that have one shared clock). */
-  private async measureClock() {
-    const ds = this.options.store
-    if (!this.offset || !ds.now) return
-    const before = Date.now()
-    const storeNow = await this.store.guarded('now', () => (ds.now as () => Promise<number>)())
-    this.offset.ms = storeNow - (before + Date.now()) / 2
-    this.clockSynced = true
-  }
-
-  /**
-   * An engine that is never started (a producer, the CLI) measures the store's clock before its
-   * first write, so the signals, wake-ups and runs it writes are ordered by the shared clock too.
-   */
-  private syncClock(): Promise<void> | undefined {
-    if (this.clockSynced || !this.offset) return undefined
-    this.clockSyncing ??= this.measureClock().finally(() => (this.clockSyncing = undefined))
-    return this.clockSyncing
   }
 
   async stop(): Promise<void> {
@@ -205,7 +181,7 @@ export class EngineImpl implements Engine, SchedulerHost {
     for (const exec of [...this.executions.values()]) exec.abandon(new EngineStateError('engine stopped before the step finished'))
     this.scheduler.halt()
     await this.unsubscribe?.().catch(() => {})
-    this.notifyOthers('*')
+    this.wakes.publish(WORK_DUE)
     if (!this.multiProcess && this.lockVersion) await releaseEngineLock(this.store, this.lockVersion)
     this.state = 'stopped'
     if (this.options.store.close && (this.options as { ownsStore?: boolean }).ownsStore) await this.options.store.close()
@@ -225,7 +201,7 @@ export class EngineImpl implements Engine, SchedulerHost {
   }
 
   async trigger<W extends Workflow>(wf: W, input: unknown, options: TriggerOptions = {}): Promise<RunHandle<any, any>> {
-    await this.syncClock()
+    await this.storeClock.sync()
     if (this.state === 'stopping' || this.state === 'stopped') throw new EngineStateError('engine.trigger() after stop()')
     if (this.state === 'new' && !this.multiProcess && !this.warnedEarlyTrigger) {
       this.warnedEarlyTrigger = true
@@ -254,7 +230,7 @@ export class EngineImpl implements Engine, SchedulerHost {
         this.execute(definition, created.record, created.version, true)
       } else if (created) {
         this.scheduler.arm(created.record.dueKey ? timeOfDueKey(created.record.dueKey) : this.clock.now())
-        this.notifyOthers('*')
+        this.wakes.publish(WORK_DUE)
       }
     } finally {
       if (runHere && !this.executions.has(runId)) this.reserved = Math.max(0, this.reserved - 1)
@@ -347,7 +323,7 @@ export class EngineImpl implements Engine, SchedulerHost {
       )
     }
     // The store clock drifts slowly against ours: measure again now and then.
-    if (this.offset && ++this.upkeeps % 100 === 0) void this.measureClock().catch(() => {})
+    if (this.offset && ++this.upkeeps % 100 === 0) void this.storeClock.measure().catch(() => {})
   }
 
   private onEnd(exec: Execution, outcome: ExecutionOutcome) {
@@ -360,14 +336,14 @@ export class EngineImpl implements Engine, SchedulerHost {
         if (local) local.signalled()
         else {
           if (this.state === 'started') void this.scheduler.poll()
-          this.notifyOthers(parent.runId)
+          this.wakes.publish(parent.runId)
         }
       }
     }
     // Its concurrency slots went in the batch that ended or suspended it: a run waiting for one goes now.
     if (outcome !== 'abandoned' && exec.workflow.flow?.concurrency.length) {
       if (this.state === 'started') void this.scheduler.slotsFreed()
-      this.notifyOthers(SLOTS_FREED)
+      this.wakes.publish(SLOTS_FREED)
     }
     if (this.state !== 'started') return
     if (outcome === 'abandoned') this.scheduler.arm(this.clock.now() + 200)
@@ -378,7 +354,7 @@ export class EngineImpl implements Engine, SchedulerHost {
   // --- Signals, cancel, retry ----------------------------------------------------------------------
 
   async signal(run: string | RunHandle<any, any>, name: string, payload?: unknown): Promise<boolean> {
-    await this.syncClock()
+    await this.storeClock.sync()
     const runId = assertId(typeof run === 'object' && run !== null ? run.id : run, 'run id')
     if (typeof name !== 'string' || name.length === 0 || name.length > 200)
       throw new InvalidArgumentError(`Invalid signal name ${JSON.stringify(name)}`)
@@ -400,33 +376,23 @@ export class EngineImpl implements Engine, SchedulerHost {
     const local = this.executions.get(runId)
     if (local) return local.signalled()
     if (this.state === 'started') void this.scheduler.poll()
-    this.notifyOthers(runId)
+    this.wakes.publish(runId)
   }
 
-  /** Another process says work is due (`*`) or a run got a signal (its id). */
-  private woken(raw: string) {
-    // `<message> <sender>`: an engine's own messages are not news to it (ids never hold a space).
-    const space = raw.indexOf(' ')
-    if (space >= 0 && raw.slice(space + 1) === this.sender) return
-    const message = space >= 0 ? raw.slice(0, space) : raw
+  /** Another engine says work is due (`*`), slots were let go (`$slots`) or a run got a signal (its id). */
+  private woken(message: string) {
     if (message === SLOTS_FREED) {
       if (this.state === 'started') void this.scheduler.slotsFreed()
       return
     }
-    const local = message === '*' ? undefined : this.executions.get(message)
+    const local = message === WORK_DUE ? undefined : this.executions.get(message)
     if (local) local.signalled()
     else if (this.state === 'started') void this.scheduler.poll()
   }
 
-  /** Tells engines in other processes that work became due (stores with pub/sub; others poll). */
-  private notifyOthers(message: string) {
-    const ds = this.options.store
-    if (ds.capabilities.pubsub && ds.publish) ds.publish(WAKE_CHANNEL, `${message} ${this.sender}`).catch(() => {})
-  }
-
   async cancel(runId: string, reason = 'cancelled by request'): Promise<CancelOutcome> {
     assertId(runId, 'run id')
-    await this.syncClock()
+    await this.storeClock.sync()
     const local = this.executions.get(runId)
     if (local && !local.closed && (await local.cancel(reason))) return 'cancelled'
     const what = await this.runs.cancel(runId, reason, (id) => this.executions.has(id))
@@ -452,18 +418,18 @@ export class EngineImpl implements Engine, SchedulerHost {
   }
 
   async retry(runId: string, _workflow?: Workflow): Promise<RunHandle<any, any>> {
-    await this.syncClock()
+    await this.storeClock.sync()
     const record = await this.runs.retry(assertId(runId, 'run id'), (childId) => this.retry(childId).then(() => {}))
     if (this.state === 'started') await this.scheduler.poll()
-    this.notifyOthers('*')
+    this.wakes.publish(WORK_DUE)
     return this.handle(runId, record.workflowId)
   }
 
   async fork(runId: string, options: ForkOptions): Promise<RunHandle> {
-    await this.syncClock()
+    await this.storeClock.sync()
     const { id, workflowId } = await forkRun(this.store, this.runs, this.workflows, runId, options, this.clock.now())
     if (this.state === 'started') void this.scheduler.poll()
-    this.notifyOthers('*')
+    this.wakes.publish(WORK_DUE)
     return this.handle(id, workflowId)
   }
 
