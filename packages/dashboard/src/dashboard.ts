@@ -9,6 +9,7 @@ import { FAVICON, renderPage } from './page.js'
 import { countByStatus, listOptions, runDetail, summary } from './queries.js'
 import { readJsonBody } from './request-body.js'
 import { asset, errorResponse, html, json, refusal, text } from './respond.js'
+import { runScheduleCommand, SCHEDULE_COMMANDS, type ScheduleCommand } from './schedule-commands.js'
 import { accessOf, csrfCookie, csrfRefusal, csrfSetCookie, newCsrfToken, permissionRefusal } from './security.js'
 
 /** The dashboard: a Fetch handler, with `.node` for node:http, Express and Fastify. */
@@ -18,7 +19,7 @@ export interface DashboardHandler {
   readonly node: NodeHandler
 }
 
-/** A run id as the engine takes it: the one path segment after `api/runs/`, percent-decoded. */
+/** A run or schedule id as the engine takes it: the one path segment after `api/runs/` or `api/schedules/`, percent-decoded. */
 const decodeSegment = (segment: string): string | undefined => {
   try {
     return decodeURIComponent(segment)
@@ -78,6 +79,13 @@ const readRoutes: Record<string, (ctx: Ctx) => Promise<Response>> = {
   '/api/schedules': async (ctx) => json(200, await schedulesOf(ctx)),
 }
 
+/** `['', 'api', 'runs', id, command]` of a run command, or the same under `schedules` for a schedule command. */
+const isRunCommand = (parts: string[]) =>
+  parts.length === 5 && parts[1] === 'api' && parts[2] === 'runs' && COMMANDS.includes(parts[4] as Command)
+const isScheduleCommand = (parts: string[]) =>
+  parts.length === 5 && parts[1] === 'api' && parts[2] === 'schedules' && SCHEDULE_COMMANDS.includes(parts[4] as ScheduleCommand)
+const isCommandPath = (parts: string[]) => isRunCommand(parts) || isScheduleCommand(parts)
+
 const get = async (ctx: Ctx, rel: string): Promise<Response> => {
   if (rel === '/' || rel === '') {
     const { token, setCookie } = csrfFor(ctx)
@@ -102,19 +110,25 @@ const get = async (ctx: Ctx, rel: string): Promise<Response> => {
     if (id === undefined) return json(400, { error: { code: 'BAD_REQUEST', message: 'Malformed run id in the path' } })
     return json(200, await runDetail(ctx.o.engine, id))
   }
-  if (parts.length === 5 && parts[1] === 'api' && parts[2] === 'runs' && COMMANDS.includes(parts[4] as Command))
-    return json(405, { error: { code: 'METHOD_NOT_ALLOWED', message: 'Commands take POST' } }, { allow: 'POST' })
+  if (isCommandPath(parts)) return json(405, { error: { code: 'METHOD_NOT_ALLOWED', message: 'Commands take POST' } }, { allow: 'POST' })
   return rel.startsWith('/api/') ? json(404, { error: { code: 'NOT_FOUND', message: 'No such API route' } }) : text(404, 'Not found\n')
 }
 
 const post = async (ctx: Ctx, rel: string): Promise<Response> => {
   const parts = rel.split('/')
-  if (parts.length !== 5 || parts[1] !== 'api' || parts[2] !== 'runs' || !COMMANDS.includes(parts[4] as Command))
-    return json(404, { error: { code: 'NOT_FOUND', message: 'No such command (POST api/runs/:id/signal|cancel|retry|fork)' } })
+  if (!isCommandPath(parts))
+    return json(404, {
+      error: {
+        code: 'NOT_FOUND',
+        message: 'No such command (POST api/runs/:id/signal|cancel|retry|fork or api/schedules/:id/pause|resume|trigger)',
+      },
+    })
+  const what = parts[2] === 'runs' ? 'run' : 'schedule'
   const id = decodeSegment(parts[3] as string)
-  if (id === undefined) return json(400, { error: { code: 'BAD_REQUEST', message: 'Malformed run id in the path' } })
+  if (id === undefined) return json(400, { error: { code: 'BAD_REQUEST', message: `Malformed ${what} id in the path` } })
   const body = await readJsonBody(ctx.request)
   if (body instanceof Response) return body
+  if (what === 'schedule') return json(200, await runScheduleCommand(ctx.o.engine, id, parts[4] as ScheduleCommand))
   return json(200, await runCommand(ctx.o.engine, id, parts[4] as Command, body))
 }
 
@@ -150,7 +164,8 @@ const serve = async (o: ResolvedOptions, request: Request, context: AuthContext)
 
 /**
  * The run console of an engine, as one Fetch handler mounted at `basePath`: runs, one run's steps,
- * workflows and actions, and the commands signal, cancel, retry and fork. Until `auth` is given,
+ * workflows, actions and schedules, and the commands signal, cancel, retry and fork (runs) and
+ * pause, resume and trigger (schedules). Until `auth` is given,
  * every request is refused.
  *
  * @example

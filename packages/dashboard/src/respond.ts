@@ -1,4 +1,5 @@
 import { DoSdkError, ErrorCodes, type Logger } from '@do-sdk/core'
+import { SchedulesUnsupported } from './schedule-commands.js'
 import { type Refusal, securityHeaders } from './security.js'
 
 /** Headers of every answer that is not a cached asset. */
@@ -50,6 +51,7 @@ export const refusal = (r: Refusal, api: boolean): Response =>
 export const errorResponse = (error: unknown, logger: Logger): Response => {
   const known: [string, number][] = [
     [ErrorCodes.RUN_NOT_FOUND, 404],
+    [ErrorCodes.SCHEDULE_NOT_FOUND, 404],
     [ErrorCodes.INVALID_ARGUMENT, 400],
     [ErrorCodes.VALIDATION, 400],
     [ErrorCodes.WORKFLOW_NOT_FOUND, 409],
@@ -57,6 +59,7 @@ export const errorResponse = (error: unknown, logger: Logger): Response => {
     [ErrorCodes.SIZE_LIMIT, 413],
     [ErrorCodes.ENGINE_STATE, 503],
   ]
+  if (error instanceof SchedulesUnsupported) return json(501, { error: { code: error.code, message: error.message } })
   if (DoSdkError.isInstance(error)) {
     const status = known.find(([code]) => code === error.code)?.[1]
     if (status !== undefined) {

@@ -86,6 +86,10 @@ describe.runIf(present)('the dashboard in Chromium', { timeout: 120_000 }, () =>
     return page
   }
 
+  /** Waits until the notice line says `text`. */
+  const noticeSays = (page: Page, text: string) =>
+    page.waitForFunction((t) => (globalThis as any).document.getElementById('notice')?.textContent === t, text)
+
   it('lists runs, filters the failed ones, opens one, retries it after the fix, and sees it complete', async () => {
     flakiness.broken = false
     await (await engine.trigger(flaky, { amount: 1 }, { id: 'order-41' })).result()
@@ -142,6 +146,40 @@ describe.runIf(present)('the dashboard in Chromium', { timeout: 120_000 }, () =>
     expect(body).toContain(JSON.stringify(hostile))
     expect(await page.$$('#run-body script, #run-body img, #app img')).toHaveLength(0)
     expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined()
+    expect(problems).toEqual([])
+    await page.context().close()
+  })
+
+  it('pauses a schedule and shows it paused, resumes it, and runs it now, from the schedules view', async () => {
+    await engine.schedules.create({ id: 'nightly/echo', workflow: echo, cron: '30 2 * * *', timezone: 'Europe/Berlin' })
+    const page = await signedInPage()
+    await page.goto(`${base}/`)
+    await page.click('#nav a[href="#/schedules"]')
+    const row = 'tr[data-schedule-id="nightly/echo"]'
+    await page.waitForSelector(`${row}[data-schedule-paused="false"]`)
+    expect(await page.textContent(`${row} .schedule-state`)).toBe('active')
+    expect(await page.textContent(`${row} .schedule-next`)).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/)
+
+    await page.click(`${row} button[data-schedule-action="pause"]`)
+    await page.waitForSelector(`${row}[data-schedule-paused="true"]`)
+    expect(await page.textContent(`${row} .schedule-state`)).toBe('paused')
+    expect(await page.textContent(`${row} .schedule-next`)).toBe('—')
+    // The notice is set when the POST answers; a timed refresh may show the row paused before that.
+    await noticeSays(page, 'Schedule "nightly/echo" paused.')
+    expect((await engine.schedules.get('nightly/echo')).paused).toBe(true)
+
+    await page.click(`${row} button[data-schedule-action="resume"]`)
+    await page.waitForSelector(`${row}[data-schedule-paused="false"]`)
+    expect(await page.textContent(`${row} .schedule-state`)).toBe('active')
+    const next = (await engine.schedules.get('nightly/echo')).nextRunAt
+    expect(next).toEqual(expect.any(Number))
+
+    await page.click(`${row} button[data-schedule-action="trigger"]`)
+    const started = await page.waitForSelector(`${row} a.run-link`)
+    const runId = (await started.textContent()) as string
+    expect(runId).toMatch(/^nightly\/echo@manual-/)
+    await noticeSays(page, `Schedule "nightly/echo" started run ${runId}.`)
+    expect((await waitForStatus(engine, runId, 'waiting')).workflowId).toBe('echo')
     expect(problems).toEqual([])
     await page.context().close()
   })

@@ -37,6 +37,17 @@ const answer = async <T>(response: Response): Promise<T> => {
   return body as T
 }
 
+/** A POST to the API with the CSRF token of the page. */
+const post = async <T>(config: Config, path: string, body: unknown): Promise<T> =>
+  answer<T>(
+    await fetch(`${config.base}/api/${path}`, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': config.csrf },
+      body: JSON.stringify(body),
+    }),
+  )
+
 export const api = (config: Config) => ({
   get: async <T>(path: string, params?: Record<string, string | number | undefined>): Promise<T> => {
     const query = new URLSearchParams()
@@ -45,15 +56,11 @@ export const api = (config: Config) => ({
     return answer<T>(await fetch(`${config.base}/api/${path}${qs ? `?${qs}` : ''}`, { credentials: 'same-origin' }))
   },
   /** A command on a run: POST with the CSRF token of the page. */
-  command: async <T>(runId: string, command: string, body: unknown = {}): Promise<T> =>
-    answer<T>(
-      await fetch(`${config.base}/api/runs/${encodeURIComponent(runId)}/${command}`, {
-        method: 'POST',
-        credentials: 'same-origin',
-        headers: { 'content-type': 'application/json', 'x-csrf-token': config.csrf },
-        body: JSON.stringify(body),
-      }),
-    ),
+  command: <T>(runId: string, command: string, body: unknown = {}): Promise<T> =>
+    post<T>(config, `runs/${encodeURIComponent(runId)}/${command}`, body),
+  /** A command on a schedule (pause, resume, trigger): POST with the CSRF token of the page. */
+  scheduleCommand: <T>(scheduleId: string, command: 'pause' | 'resume' | 'trigger'): Promise<T> =>
+    post<T>(config, `schedules/${encodeURIComponent(scheduleId)}/${command}`, {}),
 })
 
 export type Api = ReturnType<typeof api>

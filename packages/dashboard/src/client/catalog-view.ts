@@ -1,7 +1,7 @@
 import type { ActionInfo, WorkflowInfo } from './api.js'
-import { type App, runHref, type View } from './app.js'
+import type { App, View } from './app.js'
 import { fold, h, jsonBlock, replace } from './dom.js'
-import { duration, when } from './format.js'
+import { duration } from './format.js'
 
 const isEmptySchema = (schema: unknown) => typeof schema === 'object' && schema !== null && Object.keys(schema).length === 0
 
@@ -63,67 +63,6 @@ export const actionsView = (app: App): View => {
           fold(`act-retry:${a.id}`, 'Retry policy', jsonBlock(a.retry)),
           schema(`act-in:${a.id}`, 'Input schema', a.inputSchema),
           schema(`act-out:${a.id}`, 'Output schema', a.outputSchema),
-        ),
-      ),
-    )
-  }
-  return { el, refresh }
-}
-
-interface ScheduleRow {
-  id: string
-  workflowId?: string
-  cron?: string
-  every?: number
-  timezone?: string
-  paused?: boolean
-  nextRunAt?: number
-  lastRunId?: string
-  overlap?: string
-  catchup?: string
-}
-
-/** Schedules (`engine.schedules.list()`); nothing when the engine has none. */
-export const schedulesView = (app: App): View => {
-  const list = h('div', { id: 'schedules' })
-  const el = h('section', { class: 'view' }, h('h1', null, 'Schedules'), list)
-  const refresh = async () => {
-    const got = await app.api.get<{ supported: boolean; schedules: ScheduleRow[] }>('schedules')
-    if (!got.supported) return replace(list, h('p', { class: 'muted' }, 'This engine has no schedules.'))
-    replace(
-      list,
-      h(
-        'table',
-        { class: 'runs' },
-        h(
-          'thead',
-          null,
-          h(
-            'tr',
-            null,
-            ['Schedule', 'Workflow', 'When', 'Next', 'Last run', 'Policies'].map((t) => h('th', null, t)),
-          ),
-        ),
-        h(
-          'tbody',
-          null,
-          got.schedules.length === 0 ? h('tr', null, h('td', { colspan: 6, class: 'muted empty' }, 'No schedules.')) : null,
-          got.schedules.map((s) =>
-            h(
-              'tr',
-              { 'data-schedule-id': s.id },
-              h('td', null, h('code', null, s.id)),
-              h('td', null, s.workflowId ?? ''),
-              h('td', null, s.cron ? `${s.cron}${s.timezone ? ` (${s.timezone})` : ''}` : s.every ? `every ${duration(s.every)}` : ''),
-              h('td', null, s.paused ? h('span', { class: 'badge' }, 'paused') : when(s.nextRunAt)),
-              h('td', null, s.lastRunId ? h('a', { href: runHref(s.lastRunId), class: 'run-link' }, s.lastRunId) : '—'),
-              h(
-                'td',
-                { class: 'muted' },
-                [s.overlap && `overlap ${s.overlap}`, s.catchup && `catch-up ${s.catchup}`].filter(Boolean).join(', '),
-              ),
-            ),
-          ),
         ),
       ),
     )

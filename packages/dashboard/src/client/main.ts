@@ -1,10 +1,11 @@
 import { api, readConfig } from './api.js'
 import type { App, View } from './app.js'
 import { messageOf } from './app.js'
-import { actionsView, schedulesView, workflowsView } from './catalog-view.js'
+import { actionsView, workflowsView } from './catalog-view.js'
 import { h, replace } from './dom.js'
 import { runView } from './run-view.js'
 import { runsView } from './runs-view.js'
+import { schedulesView } from './schedules-view.js'
 
 const config = readConfig()
 const client = api(config)
