@@ -31,6 +31,14 @@ describe('runCli usage errors: exit 2, the message, then the usage', () => {
     [['runs', 'list', '--schema', 'app', ...store], /^do-sdk: --schema applies to postgres:\/\/ stores only/],
     [['runs', 'list', '--timeout', 'soon', ...store], /^do-sdk: --timeout: "soon" is not a duration/],
     [['replay-check', ...store], /^do-sdk: replay-check needs --workflows <module>/],
+    [['schedules'], /^do-sdk: "schedules" needs a subcommand: list, show, pause, resume, trigger\n/],
+    [['schedules', 'delete', 'nightly', ...store], /^do-sdk: Unknown command "schedules delete" \(schedules subcommands: list, show, /],
+    [['schedules', 'pause', ...store], /^do-sdk: Missing <scheduleId>\n\nUsage: do-sdk schedules pause <scheduleId>/],
+    [['schedules', 'list', '--limit', '0', ...store], /^do-sdk: --limit: expected a whole number from 1 to 1000, got "0"/],
+    [
+      ['schedules', 'trigger', 'nightly', ...store],
+      /^do-sdk: schedules trigger needs --workflows <module>: the run is created on today's definition/,
+    ],
     [['replay-check', '--limit', '-1', '--workflows', './w.js', ...store], /^do-sdk: Option '--limit' argument is ambiguous/],
   ])('%j', async (argv, message) => {
     const r = await run(argv)

@@ -6,12 +6,16 @@ import { CliError, messageOf, UsageError } from './errors.js'
 import { duration } from './format.js'
 import { readCommands } from './read-commands.js'
 import { replayCheckCommand } from './replay-check.js'
+import { scheduleCommands } from './schedule-commands.js'
 import { openStore, parseStoreUrl, redactUrl } from './store-url.js'
 import { type LoadedWorkflows, loadWorkflows } from './workflows-module.js'
 import { writeCommands } from './write-commands.js'
 
 /** Every command, in the order the usage lists them. */
-export const COMMANDS: readonly Command[] = [...readCommands, ...writeCommands, replayCheckCommand]
+export const COMMANDS: readonly Command[] = [...readCommands, ...writeCommands, ...scheduleCommands, replayCheckCommand]
+
+/** Commands in groups: `runs <subcommand>`, `schedules <subcommand>`. */
+const GROUPS = ['runs', 'schedules']
 
 const GLOBAL_USAGE = `Every command takes:
   --store <url>      sqlite:./do.db | sqlite:/abs/path | redis://… | rediss://… | postgres://… | postgresql://…
@@ -24,7 +28,7 @@ const GLOBAL_USAGE = `Every command takes:
 `
 
 const EXIT_CODES =
-  'Exit codes: 0 ok; 1 not found, nothing done (the run had finished), replay-check failures, other errors; 2 usage errors.\n'
+  'Exit codes: 0 ok; 1 not found (run or schedule), nothing done (the run had finished), replay-check failures, other errors; 2 usage errors.\n'
 
 /** The general usage: every command on one line. */
 export const generalUsage = (): string => {
@@ -58,11 +62,11 @@ export interface CliIo {
 
 const findCommand = (argv: readonly string[]): { command: Command; rest: string[] } => {
   const [first, second] = argv as [string, string | undefined]
-  if (first === 'runs') {
-    const subcommands = COMMANDS.filter((c) => c.name.startsWith('runs ')).map((c) => c.name.slice(5))
-    if (second === undefined || second.startsWith('-')) throw new UsageError(`"runs" needs a subcommand: ${subcommands.join(', ')}`)
-    const command = COMMANDS.find((c) => c.name === `runs ${second}`)
-    if (!command) throw new UsageError(`Unknown command "runs ${second}" (runs subcommands: ${subcommands.join(', ')})`)
+  if (GROUPS.includes(first)) {
+    const subcommands = COMMANDS.filter((c) => c.name.startsWith(`${first} `)).map((c) => c.name.slice(first.length + 1))
+    if (second === undefined || second.startsWith('-')) throw new UsageError(`"${first}" needs a subcommand: ${subcommands.join(', ')}`)
+    const command = COMMANDS.find((c) => c.name === `${first} ${second}`)
+    if (!command) throw new UsageError(`Unknown command "${first} ${second}" (${first} subcommands: ${subcommands.join(', ')})`)
     return { command, rest: argv.slice(2) }
   }
   const command = COMMANDS.find((c) => c.name === first)

@@ -11,7 +11,21 @@ describe('usage', () => {
   it('--help prints every command and exits 0; no arguments prints it to stderr and exits 2', async () => {
     const help = await cli(['--help'])
     expect(help.code).toBe(0)
-    for (const command of ['runs list', 'runs count', 'runs show', 'runs signal', 'runs cancel', 'runs retry', 'runs fork', 'replay-check'])
+    for (const command of [
+      'runs list',
+      'runs count',
+      'runs show',
+      'runs signal',
+      'runs cancel',
+      'runs retry',
+      'runs fork',
+      'schedules list',
+      'schedules show',
+      'schedules pause',
+      'schedules resume',
+      'schedules trigger',
+      'replay-check',
+    ])
       expect(help.stdout).toContain(`do-sdk ${command} `)
     expect(help.stdout).toContain('--store <url>')
     const none = await cli([])
