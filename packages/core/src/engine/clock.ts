@@ -28,7 +28,13 @@ export const longTimer = (fn: () => void, ms: number, ref: boolean): (() => void
 /** The wall clock. Its timers do not keep the process alive (the engine's `keepAlive` does that). */
 export const systemClock: Clock = {
   now: Date.now,
-  setTimer: (fn, ms) => longTimer(fn, ms, false),
+  setTimer: (fn, ms) => {
+    if (ms > 0) return longTimer(fn, ms, false)
+    // Due now (a run to claim at once): after the I/O already queued, without setTimeout's 1 ms floor.
+    // Kept ref'd: an unref'd immediate does not wake the event loop out of its wait for I/O.
+    const handle = setImmediate(fn)
+    return () => clearImmediate(handle)
+  },
 }
 
 /** The system clock shifted by an offset measured against a store's clock (engines sharing a store agree on time). */

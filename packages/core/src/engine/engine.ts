@@ -74,6 +74,9 @@ export class EngineImpl implements Engine, SchedulerHost {
   private state: Engine['status'] = 'new'
   /** Slots taken by runs about to execute here (between the decision and the execution's start). */
   private reserved = 0
+  /** Follow-up writes of ended runs in flight (a schedule's buffered tick), and how many finished: the test engine waits for them. */
+  private sideTasks = 0
+  sideTasksDone = 0
   private upkeeps = 0
   private unsubscribe: (() => Promise<void>) | undefined
   private keepAlive: NodeJS.Timeout | undefined
@@ -330,6 +333,7 @@ export class EngineImpl implements Engine, SchedulerHost {
     if (this.executions.get(exec.runId) === exec) this.executions.delete(exec.runId)
     if (TERMINAL.has(outcome as never)) {
       for (const wake of this.waiters.get(exec.runId) ?? []) wake(exec.record)
+      this.scheduleRunEnded(exec.runId)
       const parent = exec.record.parent
       if (parent) {
         const local = this.executions.get(parent.runId)
@@ -349,6 +353,19 @@ export class EngineImpl implements Engine, SchedulerHost {
     if (outcome === 'abandoned') this.scheduler.arm(this.clock.now() + 200)
     else if (outcome === 'suspended' && exec.record.wakeAt !== undefined) this.scheduler.arm(exec.record.wakeAt)
     if (this.executions.size === this.concurrency - 1) void this.scheduler.poll()
+  }
+
+  /** A run of a schedule ended: a tick buffered behind it goes now. */
+  private scheduleRunEnded(runId: string) {
+    if (!runId.includes('@')) return
+    this.sideTasks++
+    this.schedules
+      .runEnded(runId)
+      .catch((e) => this.log.warn(`Starting the tick buffered behind run "${runId}" failed: ${String(e)}`))
+      .finally(() => {
+        this.sideTasks--
+        this.sideTasksDone++
+      })
   }
 
   // --- Signals, cancel, retry ----------------------------------------------------------------------
@@ -399,6 +416,7 @@ export class EngineImpl implements Engine, SchedulerHost {
     if (what.status === 'requested') this.signalled(runId)
     if (what.status === 'cancelled') {
       this.log.debug(`Run "${runId}" cancelled: ${reason}`)
+      this.scheduleRunEnded(runId)
       for (const wake of this.waiters.get(runId) ?? []) wake(what.record)
       if (this.hooks.has('workflow:cancel'))
         this.hooks.emit('workflow:cancel', {
@@ -472,9 +490,9 @@ export class EngineImpl implements Engine, SchedulerHost {
     return this.scheduler.poll()
   }
 
-  /** Resolves when no run is executing in this engine and no poll is in progress. */
+  /** Resolves when no run is executing in this engine, no poll is in progress and no follow-up write is in flight. */
   async idle(): Promise<void> {
-    while (this.executions.size > 0 || this.scheduler.busy) await new Promise((r) => setImmediate(r))
+    while (this.executions.size > 0 || this.scheduler.busy || this.sideTasks > 0) await new Promise((r) => setImmediate(r))
   }
 }
 

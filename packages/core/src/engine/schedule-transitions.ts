@@ -27,7 +27,7 @@ export interface TickContext {
   now: number
   /** A tick at most this late still starts a run under `catchup: 'none'` (a poll's delay is no downtime). */
   graceMs: number
-  /** How soon a buffered tick looks at the last run again. */
+  /** How soon a buffered tick looks at the last run again (the run's end wakes it sooner). */
   recheckMs: number
 }
 
@@ -86,6 +86,10 @@ export const scheduleTriggered = (before: ScheduleRecord, runId: string, ctx: Ti
   put: [],
   drop: [],
 })
+
+/** The schedule's last run ended while a tick waits for it (`buffer-one`): the tick entry comes due now. */
+export const lastRunEnded = (before: ScheduleRecord, ctx: TickContext): ScheduleChange =>
+  retick(before, { ...before, updatedAt: ctx.now }, ctx.now)
 
 /**
  * The schedule's tick entry came due. `lastRunBusy`: the last run it started has not finished.

@@ -12,6 +12,7 @@ import type { RunHandle } from './engine-types.js'
 import { keys, scheduleIdOfTickKey, timeOfTickKey } from './keys.js'
 import { type ScheduleCatchup, type ScheduleOverlap, type ScheduleRecord, TERMINAL } from './records.js'
 import {
+  lastRunEnded,
   type ScheduleChange,
   scheduleCreated,
   schedulePaused,
@@ -42,6 +43,8 @@ export interface ScheduleHost extends AdmissionHost {
 const OVERLAPS: readonly ScheduleOverlap[] = ['skip', 'buffer-one', 'allow']
 const CATCHUPS: readonly ScheduleCatchup[] = ['none', 'latest', 'all']
 const GRACE_MS = 60_000
+/** How soon a buffered tick looks at its last run again when nothing woke it (a process died as the run ended). */
+const RECHECK_MS = 30_000
 const SPEC_FIELDS = ['workflowId', 'cron', 'timezone', 'every', 'input', 'overlap', 'catchup'] as const
 
 const toInfo = (r: ScheduleRecord): ScheduleInfo => {
@@ -79,7 +82,19 @@ export class Schedules implements EngineSchedules {
   constructor(private readonly host: ScheduleHost) {}
 
   private ctx(): TickContext {
-    return { now: this.host.now(), graceMs: GRACE_MS, recheckMs: Math.max(this.host.pollIntervalMs, 1_000) }
+    return { now: this.host.now(), graceMs: GRACE_MS, recheckMs: Math.max(this.host.pollIntervalMs, RECHECK_MS) }
+  }
+
+  /**
+   * A run ended (here, or cancelled while nobody executed it). If it is its schedule's last run and
+   * a tick waits for it (`buffer-one`), that tick comes due now instead of at its next look.
+   */
+  async runEnded(runId: string): Promise<void> {
+    const at = runId.lastIndexOf('@')
+    if (at <= 0) return
+    const got = await this.read(runId.slice(0, at)).catch(() => undefined)
+    if (!got || got.record.buffered === undefined || got.record.paused || got.record.lastRunId !== runId) return
+    await this.write(lastRunEnded(got.record, this.ctx()), got.version)
   }
 
   private async read(id: string): Promise<{ record: ScheduleRecord; version: number } | undefined> {

@@ -83,12 +83,14 @@ export const createTestEngine = (options: TestEngineOptions = {}): TestEngine =>
   const settle = async () => {
     for (let i = 0; i < 10_000; i++) {
       if (engine.status !== 'started') return
+      // A follow-up write that landed after the poll (a buffered tick made due now) needs one more.
+      const followUps = engine.sideTasksDone
       await engine.tick()
       await engine.idle()
       await new Promise((r) => setImmediate(r))
       if (engine.executions.size === 0) {
         await engine.idle()
-        if (engine.executions.size === 0) return
+        if (engine.executions.size === 0 && engine.sideTasksDone === followUps) return
       }
     }
   }

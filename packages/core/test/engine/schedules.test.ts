@@ -139,12 +139,42 @@ describe('schedules', () => {
     expect(await started('skip')).toBe(2) // 1h, (2h, 3h skipped), 4h
     expect(await started('allow')).toBe(4)
     expect(await started('buffer-one')).toBe(2) // 1h, then the 2h tick kept and started at 3.5h (3h and 4h dropped)
+    // The kept tick starts when the run it waited for ends, not at its next look.
+    const t0 = Date.UTC(2030, 0, 1)
+    const kept = await engine.getRun(`buffer-one@${iso(t0 + 2 * 3_600_000)}`)
+    const first = await engine.getRun(`buffer-one@${iso(t0 + 3_600_000)}`)
+    expect(first.finishedAt).toBe(t0 + 3.5 * 3_600_000)
+    expect(kept.createdAt).toBe(first.finishedAt)
     expect(ticks.filter((t) => t.startsWith('buffer-one')).slice(0, 3)).toEqual([
       'buffer-one run',
       'buffer-one buffered',
       'buffer-one overlap',
     ])
     expect(gates).toEqual([])
+    await engine.stop()
+  })
+
+  it('a tick kept behind a run (buffer-one) starts when that run is cancelled while it waits', async () => {
+    const waiting = workflow.create({
+      id: 'waiting',
+      async run({ step }) {
+        await step.waitForEvent('go')
+        return 'done'
+      },
+    })
+    const engine = testEngine({ workflows: [waiting] })
+    await engine.start()
+    const t0 = engine.clock.now()
+    await engine.schedules.create({ id: 'kept', workflow: waiting, every: '1h', overlap: 'buffer-one' })
+    await engine.advance('2h')
+    const first = `kept@${iso(t0 + 3_600_000)}`
+    expect((await engine.schedules.get('kept')).bufferedTickAt).toBe(t0 + 2 * 3_600_000)
+    await engine.advance('10m')
+    expect(await engine.cancel(first)).toBe('cancelled')
+    await engine.settle()
+    const kept = await engine.getRun(`kept@${iso(t0 + 2 * 3_600_000)}`)
+    expect(kept.createdAt).toBe(engine.clock.now())
+    expect(kept.status).toBe('waiting')
     await engine.stop()
   })
 
