@@ -45,7 +45,7 @@ export const machineInfo = (): string[] => {
     `runtime: Node ${process.version}`,
     `do-sdk: core ${versionOf('@do-sdk/core')}, store-sqlite ${versionOf('@do-sdk/store-sqlite')}, store-redis ${versionOf('@do-sdk/store-redis')}`,
     `stores: better-sqlite3 ${versionOf('better-sqlite3')} (SQLite ${sqliteVersion()}), sqlite3 ${nestedVersionOf('sqlite3', '@keyv/sqlite', sqliteStoreDir)} via @keyv/sqlite ${versionOf('@keyv/sqlite', sqliteStoreDir)}, redis-server ${redisVersion()}, @redis/client ${versionOf('@redis/client')} (do-sdk via @keyv/redis ${versionOf('@keyv/redis', redisStoreDir)})`,
-    `peers: bullmq ${versionOf('bullmq')}, @langchain/langgraph ${versionOf('@langchain/langgraph')}, @langchain/langgraph-checkpoint-sqlite ${versionOf('@langchain/langgraph-checkpoint-sqlite')}, @langchain/core ${versionOf('@langchain/core')}`,
+    `peers: bullmq ${versionOf('bullmq')}, @langchain/langgraph ${versionOf('@langchain/langgraph')}, @langchain/langgraph-checkpoint-sqlite ${versionOf('@langchain/langgraph-checkpoint-sqlite')}, @langchain/core ${versionOf('@langchain/core')}, @tanstack/workflow-core ${versionOf('@tanstack/workflow-core')}, @tanstack/workflow-runtime ${versionOf('@tanstack/workflow-runtime')}`,
     `durability: SQLite journal_mode=WAL, synchronous=NORMAL (do-sdk default; raw baselines and LangGraph set the same); Redis ${REDIS_DURABILITY.map((a) => (a === '' ? "''" : a)).join(' ')} (AOF, fsync every second)`,
   ]
 }
