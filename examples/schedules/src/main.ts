@@ -33,7 +33,7 @@ try {
       console.log(`Export done after ${String(Date.now() - started).padStart(4)} ms: ${file.url}`)
     }),
   )
-  console.log("  (Ada's second export waited for her first: one at a time per user, looked at again within a second)")
+  console.log("  (Ada's second export waited for her first: one at a time per user, started as her first let its slot go)")
 
   let reindex = await engine.trigger(reindexProfile, { userId: 'ada', displayName: 'Ada' })
   reindex = await engine.trigger(reindexProfile, { userId: 'ada', displayName: 'Ada L.' })

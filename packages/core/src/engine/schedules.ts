@@ -252,8 +252,12 @@ export class Schedules implements EngineSchedules {
     const wf = this.host.workflow(record.workflowId)
     if (!wf) throw new WorkflowNotFoundError(`Workflow "${record.workflowId}" is not registered with this engine`, record.workflowId)
     const runId = `${id}@manual-${new Date(this.host.now()).toISOString()}`
+    // The pointer first: a crash before the run exists leaves it pointing at no run, which overlap
+    // reads as "not busy"; the other order could leave a run the schedule does not know of.
+    await this.change(id, (r, ctx) => scheduleTriggered(r, runId, ctx))
     const handle = await this.host.trigger(wf, record.input, runId)
-    await this.change(id, (r, ctx) => scheduleTriggered(r, handle.id, ctx))
+    // A singleton or debounce gave an existing run instead.
+    if (handle.id !== runId) await this.change(id, (r, ctx) => scheduleTriggered(r, handle.id, ctx))
     return handle
   }
 
