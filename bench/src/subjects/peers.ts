@@ -97,6 +97,15 @@ export const langgraphSqlite = async (ctx: SubjectContext): Promise<Subject> => 
 /** LangGraph.js with its in-memory checkpointer (not durable). */
 export const langgraphMemory = async (): Promise<Subject> => onGraph(new MemorySaver(), () => {})
 
+/** The workload as a TanStack workflow (the in-memory and the PostgreSQL rows share it). */
+export const tanstackThreeSteps = () =>
+  createWorkflow({ id: 'three-steps' }).handler(async (ctx) => {
+    const a = await ctx.step('s1', async () => s1())
+    const b = await ctx.step('s2', async () => s2())
+    const c = await ctx.step('s3', async () => s3())
+    return { a, b, c }
+  })
+
 /**
  * TanStack Workflow (core 0.0.3, runtime 0.0.2) with its in-memory store (not durable):
  * `runtime.startRun` creates the run, claims its lease and runs the workflow to its end, each
@@ -105,12 +114,7 @@ export const langgraphMemory = async (): Promise<Subject> => onGraph(new MemoryS
  * lease owner, as in the PostgreSQL row (subjects/postgres.ts).
  */
 export const tanstackMemory = async (): Promise<Subject> => {
-  const workflow = createWorkflow({ id: 'three-steps' }).handler(async (ctx) => {
-    const a = await ctx.step('s1', async () => s1())
-    const b = await ctx.step('s2', async () => s2())
-    const c = await ctx.step('s3', async () => s3())
-    return { a, b, c }
-  })
+  const workflow = tanstackThreeSteps()
   const runtime = defineWorkflowRuntime({
     workflows: { 'three-steps': { load: async () => workflow } },
     store: inMemoryWorkflowExecutionStore(),

@@ -6,6 +6,7 @@ import { createEngine, silentLogger } from '@do-sdk/core'
 import { postgresStore } from '@do-sdk/store-postgres'
 import pg from 'pg'
 import { type Subject, s1, s2, s3, threeSteps } from '../workload.js'
+import { tanstackThreeSteps } from './peers.js'
 
 /** Connections per pool, for every subject alike. */
 export const POOL_SIZE = 10
@@ -85,19 +86,13 @@ export const dbos = async (): Promise<Subject> => {
  * Each run gets its own lease owner (the default one lets concurrent starts of one run all proceed).
  */
 export const tanstack = async (): Promise<Subject> => {
-  const { createWorkflow } = await import('@tanstack/workflow-core')
   const { defineWorkflowRuntime } = await import('@tanstack/workflow-runtime')
   const { createDrizzlePostgresWorkflowStore } = await import('@tanstack/workflow-store-drizzle-postgres')
   const { drizzle } = await import('drizzle-orm/node-postgres')
   const pool = new pg.Pool({ connectionString: pgUrl(), max: POOL_SIZE })
   const store = createDrizzlePostgresWorkflowStore({ db: drizzle(pool) })
   await store.ensureSchema()
-  const workflow = createWorkflow({ id: 'three-steps' }).handler(async (ctx) => {
-    const a = await ctx.step('s1', async () => s1())
-    const b = await ctx.step('s2', async () => s2())
-    const c = await ctx.step('s3', async () => s3())
-    return { a, b, c }
-  })
+  const workflow = tanstackThreeSteps()
   const runtime = defineWorkflowRuntime({
     workflows: { 'three-steps': { load: async () => workflow } },
     store,
