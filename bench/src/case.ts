@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { runAsChild } from './child.js'
 import { sequentialMs, throughput } from './measure.js'
 import { SUBJECTS } from './subjects/index.js'
 
@@ -88,13 +89,7 @@ const main = async () => {
     await subject.close()
     rmSync(dir, { recursive: true, force: true })
   }
-  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`)
+  return result
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error)
-    process.exit(1)
-  },
-)
+void runAsChild(main)

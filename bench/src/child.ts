@@ -55,3 +55,16 @@ export const runChild = <T>(script: string, arg: unknown, options: ChildOptions 
       reject(new ChildError(`${script} failed: ${why}`))
     })
   })
+
+/** The child's side: runs `main`, prints what it resolves as the one `RESULT {json}` line, and exits (1 on an error). */
+export const runAsChild = (main: () => Promise<unknown>) =>
+  main().then(
+    (result) => {
+      process.stdout.write(`RESULT ${JSON.stringify(result)}\n`)
+      process.exit(0)
+    },
+    (error) => {
+      console.error(error instanceof Error ? (error.stack ?? error.message) : error)
+      process.exit(1)
+    },
+  )

@@ -5,6 +5,7 @@
 //      exist (one `schedule:tick` with a run each) and until they completed.
 // Prints one line `RESULT {json}`.
 import { type Clock, createEngine, silentLogger } from '@do-sdk/core'
+import { runAsChild } from './child.js'
 import { openStore, type StoreSpec } from './stores.js'
 import { threeSteps } from './workload.js'
 
@@ -115,13 +116,7 @@ const main = async () => {
   await engine.stop()
   await store.close?.()
   const result: ScheduleResult = { schedules: n, createPerSecond, triggerMs, tickMs, completeMs }
-  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`)
+  return result
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error)
-    process.exit(1)
-  },
-)
+void runAsChild(main)

@@ -1,14 +1,13 @@
 // The run-list part (`--parts=list`): finished runs of two workflows (~2 % failed) written in bulk
 // into a store, then a fresh engine lists and counts them, against raw queries on the same data.
 // Drives list-worker.ts, one process per step; each size adds runs to the same store.
-import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { runChild } from './child.js'
 import { int, sig, table, times } from './format.js'
 import type { RunsTable } from './list-raw.js'
 import type { ListResult, ListTask } from './list-worker.js'
 import { mb } from './measure.js'
-import type { StoreKind } from './scale.js'
+import { fileSize, type StoreKind } from './scale.js'
 import type { StoreSpec } from './stores.js'
 
 export interface ListOptions {
@@ -37,16 +36,6 @@ const POPULATE_CHUNK = 250_000
 const LABEL: Record<StoreKind, string> = { sqlite: 'SQLite', redis: 'Redis' }
 
 const worker = <T>(task: ListTask) => runChild<T>('list-worker.ts', task, { timeoutMs: 3_600_000 })
-
-const fileSize = (path: string) => {
-  let total = 0
-  for (const f of [path, `${path}-wal`]) {
-    try {
-      total += statSync(f).size
-    } catch {}
-  }
-  return total
-}
 
 export const runList = async (o: ListOptions): Promise<ListRow[]> => {
   const rows: ListRow[] = []

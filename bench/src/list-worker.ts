@@ -4,6 +4,7 @@
 //   measure   a fresh engine on that store: engine.listRuns / countRuns against raw queries, interleaved
 // Prints one line `RESULT {json}`.
 import { createEngine, type Datastore, memoryStore, NonRetryableError, type StoredError, silentLogger, workflow } from '@do-sdk/core'
+import { runAsChild } from './child.js'
 import { type RawLister, type RunsTable, rawListers, runsTable, type TableRow } from './list-raw.js'
 import { median, percentile } from './measure.js'
 import { checkAgainstEngine, type FinishedRun, finishedRun } from './run-entries.js'
@@ -155,13 +156,7 @@ export type ListResult = Awaited<ReturnType<typeof measure>>
 const main = async () => {
   const task = JSON.parse(process.argv[2] as string) as ListTask
   const result = task.mode === 'populate' ? await populate(task) : await measure(task)
-  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`)
+  return result
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error)
-    process.exit(1)
-  },
-)
+void runAsChild(main)

@@ -6,6 +6,7 @@
 // Prints one line `RESULT {json}`. Run by scale.ts with --expose-gc.
 import { randomUUID } from 'node:crypto'
 import { createEngine, type Datastore, definePlugin, type Engine, type Plugin, silentLogger, workflow } from '@do-sdk/core'
+import { runAsChild } from './child.js'
 import { gc, percentile, sleep } from './measure.js'
 import { openStore, type StoreSpec } from './stores.js'
 
@@ -259,13 +260,7 @@ const main = async () => {
         : task.mode === 'resume-create'
           ? await resumeCreate(task)
           : await resumeMeasure(task)
-  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`)
+  return result
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error)
-    process.exit(1)
-  },
-)
+void runAsChild(main)

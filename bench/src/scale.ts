@@ -77,7 +77,8 @@ const spec = (kind: StoreKind, name: string, o: ScaleOptions): StoreSpec => {
   return { kind, url: o.redisUrl, namespace: name }
 }
 
-const fileSize = (path: string) => {
+/** A SQLite file's size on disk, its WAL included. */
+export const fileSize = (path: string) => {
   let total = 0
   for (const f of [path, `${path}-wal`]) {
     try {
