@@ -18,6 +18,7 @@ import { machineInfo } from './machine.js'
 import { median, percentile } from './measure.js'
 import { type BenchRedis, flushRedis, redisCommandCalls, startBenchRedis } from './redis-server.js'
 import { ROWS, SHORT } from './rows.js'
+import { laterRoundVerdicts } from './targets.js'
 import {
   type ResumeRow,
   resumeTable,
@@ -170,6 +171,11 @@ const mainTable = (cases: Results['cases']) => {
   ratio('3. Redis: sequential latency within 1.5× of raw 3 SETs', 'do-redis', 'raw-redis', 'seq', 1.5)
   ratio('3. Redis: throughput at least 70% of raw pipelined SETs', 'do-redis', 'raw-redis-pipelined', 'tput', 0.7)
   ratio('3. Redis: throughput at least 5× BullMQ', 'do-redis', 'bullmq', 'tput', 5)
+  const cpuOf = (id: string, part: 'seq' | 'tput') => {
+    const c = cases[id]
+    return isOk(c) ? median(part === 'seq' ? c.seqCpuUs : c.tputCpuUs) : Number.NaN
+  }
+  verdicts.push(...laterRoundVerdicts({ seq: seqOf, tput: tputOf, cpu: cpuOf, ran: (id) => cases[id] !== undefined }))
   return { text, verdicts }
 }
 

@@ -60,14 +60,19 @@ export class DoSdkError extends Error {
 
   /** True for any do-sdk error, from any installed copy of the package. */
   static isInstance(value: unknown): value is DoSdkError {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[MARKER] === true
+    return isDoSdkError(value)
   }
 
   /** True when `value` is a do-sdk error with this code. */
   static hasCode(value: unknown, code: ErrorCode): value is DoSdkError {
-    return DoSdkError.isInstance(value) && value.code === code
+    return isDoSdkError(value) && value.code === code
   }
 }
+
+// Module-level helpers, so that no class body names its own class: esbuild would then emit
+// `class _X` and the class's `name` would be `_X` (the build does not use keepNames, see tsup.base.ts).
+const isDoSdkError = (value: unknown): value is DoSdkError =>
+  typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[MARKER] === true
 
 /** One problem found by a schema, with the path to the offending value. */
 export interface ValidationIssue {
@@ -99,13 +104,20 @@ export class ValidationError extends DoSdkError {
     subject: string,
     error: { issues: readonly { path: readonly PropertyKey[]; message: string; code?: string }[] },
   ): ValidationError {
-    const issues = error.issues.map((i) => ({
-      path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)) as (string | number)[],
-      message: i.message,
-      code: i.code,
-    }))
-    return new ValidationError(subject, issues, { cause: error })
+    return validationErrorFromZod(subject, error)
   }
+}
+
+const validationErrorFromZod = (
+  subject: string,
+  error: { issues: readonly { path: readonly PropertyKey[]; message: string; code?: string }[] },
+): ValidationError => {
+  const issues = error.issues.map((i) => ({
+    path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)) as (string | number)[],
+    message: i.message,
+    code: i.code,
+  }))
+  return new ValidationError(subject, issues, { cause: error })
 }
 
 /** A bad argument or option given to a do-sdk API (an id, a duration, a config value). */

@@ -3,9 +3,11 @@
  * removing costs O(log n + 512) instead of moving the whole array, and walking in order from any
  * bound is O(log n + k). Membership is the caller's business (a Map beside it).
  */
+/** The most keys in one chunk. */
+const MAX_CHUNK = 512
+
 export class SortedStrings {
   private chunks: string[][] = [[]]
-  private static readonly MAX = 512
 
   /** Index of the chunk where `key` belongs: the first whose last element is >= key (else the last). */
   private chunkFor(key: string): number {
@@ -25,7 +27,7 @@ export class SortedStrings {
     const ci = this.chunkFor(key)
     const chunk = this.chunks[ci] as string[]
     chunk.splice(lowerBound(chunk, key, false), 0, key)
-    if (chunk.length > SortedStrings.MAX) this.chunks.splice(ci + 1, 0, chunk.splice(chunk.length >>> 1))
+    if (chunk.length > MAX_CHUNK) this.chunks.splice(ci + 1, 0, chunk.splice(chunk.length >>> 1))
   }
 
   /** Removes a key if present. */

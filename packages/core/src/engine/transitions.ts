@@ -1,6 +1,6 @@
 import type { WriteOp } from '../datastore/types.js'
 import { keys } from './keys.js'
-import type { DueKind, PendingReason, RunRecord, RunStatus, StoredError } from './records.js'
+import { type DueKind, type PendingReason, type RunRecord, type RunStatus, type StoredError, without } from './records.js'
 
 /**
  * Every change of a run record, as pure functions: a record (and the time, and who asks) in, the
@@ -48,33 +48,37 @@ const reindex = (before: RunRecord | undefined, after: RunRecord | undefined, pu
   for (const key of old) if (!next.includes(key)) drop.push({ op: 'delete', key })
 }
 
-/** Points the record at its one due entry (or none), writing the new entry and dropping the old. */
-const redue = (record: RunRecord, due: { at: number; kind: DueKind } | undefined, put: WriteOp[], drop: WriteOp[]) => {
+/**
+ * Points the record at its one due entry (or none), writing the new entry and dropping the old;
+ * returns the record with its `dueKey`.
+ */
+const redue = (record: RunRecord, due: { at: number; kind: DueKind } | undefined, put: WriteOp[], drop: WriteOp[]): RunRecord => {
   const key = due === undefined ? undefined : keys.due(due.at, record.id)
   if (key !== undefined && (key !== record.dueKey || due?.kind !== 'run')) put.push({ op: 'set', key, value: due?.kind ?? 'run' })
   if (record.dueKey !== undefined && record.dueKey !== key) drop.push({ op: 'delete', key: record.dueKey })
-  if (key === undefined) delete record.dueKey
-  else record.dueKey = key
+  if (key === undefined) return record.dueKey === undefined ? record : without(record, ['dueKey'])
+  record.dueKey = key
+  return record
 }
 
-const change = (before: RunRecord | undefined, record: RunRecord, due: { at: number; kind: DueKind } | undefined | null): Change => {
+/** `next` is a fresh copy the transition may still change (its due key). */
+const change = (before: RunRecord | undefined, next: RunRecord, due: { at: number; kind: DueKind } | undefined | null): Change => {
   const put: WriteOp[] = []
   const drop: WriteOp[] = []
-  if (due !== null) redue(record, due, put, drop)
+  const record = due === null ? next : redue(next, due, put, drop)
   reindex(before, record, put, drop)
   return { record, put, drop }
 }
 
-const withoutLease = (r: RunRecord): RunRecord => {
-  const next = { ...r }
-  delete next.owner
-  delete next.leaseUntil
-  return next
-}
+// Fields a transition drops (copies are made with `without`, never `delete`: see records.ts).
+/** Held only while the run executes here. */
+const SUSPENDED: (keyof RunRecord)[] = ['owner', 'leaseUntil', 'slots', 'wakeAt', 'waitingFor']
+const NOT_RUNNING: (keyof RunRecord)[] = ['wakeAt', 'waitingFor', 'pendingReason', 'slots']
+const ENDED: (keyof RunRecord)[] = [...SUSPENDED, 'output', 'error', 'failedSeq', 'pendingReason']
+const RETRIED: (keyof RunRecord)[] = [...SUSPENDED, 'error', 'output', 'finishedAt', 'expiresAt', 'failedSeq']
 
 /** The run lets go of its concurrency slots (it stops executing): they are deleted after the record is written. */
-const releaseSlots = (before: RunRecord, next: RunRecord, c: Change): Change => {
-  delete next.slots
+const releaseSlots = (before: RunRecord, c: Change): Change => {
   for (const key of before.slots ?? []) c.drop.push({ op: 'delete', key })
   return c
 }
@@ -95,20 +99,20 @@ export type NewRun = Pick<RunRecord, 'id' | 'workflowId' | 'workflowVersion' | '
  */
 export const created = (fields: NewRun, ctx: TransitionContext, runHere: boolean, dueAt?: number): Change => {
   const { now } = ctx
-  const record: RunRecord = {
-    f: 2,
-    ...fields,
-    status: runHere ? 'running' : 'pending',
-    generation: 0,
-    createdAt: now,
-    updatedAt: now,
-    steps: 0,
-  }
-  for (const field of ['parent', 'priority', 'schedule', 'pendingReason'] as const) if (record[field] === undefined) delete record[field]
-  if (runHere) {
-    record.owner = ctx.engineId
-    record.leaseUntil = now + ctx.leaseMs
-  }
+  const record: RunRecord = without(
+    {
+      f: 2,
+      ...fields,
+      status: runHere ? 'running' : 'pending',
+      generation: 0,
+      createdAt: now,
+      updatedAt: now,
+      steps: 0,
+      owner: runHere ? ctx.engineId : undefined,
+      leaseUntil: runHere ? now + ctx.leaseMs : undefined,
+    },
+    [],
+  )
   return change(undefined, record, { at: runHere ? now + ctx.leaseMs : (dueAt ?? now), kind: 'run' })
 }
 
@@ -119,11 +123,11 @@ export const created = (fields: NewRun, ctx: TransitionContext, runHere: boolean
  * held and no longer needs are deleted.
  */
 export const claimed = (record: RunRecord, ctx: TransitionContext, foundDueKey?: string, slots: SlotClaim[] = []): Change => {
-  const next: RunRecord = { ...record, status: 'running', owner: ctx.engineId, leaseUntil: ctx.now + ctx.leaseMs, updatedAt: ctx.now }
-  delete next.wakeAt
-  delete next.waitingFor
-  delete next.pendingReason
-  delete next.slots
+  const next: RunRecord = without(record, NOT_RUNNING)
+  next.status = 'running'
+  next.owner = ctx.engineId
+  next.leaseUntil = ctx.now + ctx.leaseMs
+  next.updatedAt = ctx.now
   if (slots.length) next.slots = slots.map((s) => s.key)
   const c = change(record, next, { at: ctx.now + ctx.leaseMs, kind: 'run' })
   c.put.unshift(...slots.map((s): WriteOp => ({ op: 'set', key: s.key, value: record.id, ifVersion: s.version })))
@@ -138,13 +142,11 @@ export const claimed = (record: RunRecord, ctx: TransitionContext, foundDueKey?:
  * holds it, its due entry at `reason.until`, the reason on the record for `getRun`.
  */
 export const deferred = (record: RunRecord, ctx: TransitionContext, reason: PendingReason, foundDueKey?: string): Change => {
-  const next = withoutLease(record)
+  const next = without(record, SUSPENDED)
   next.status = 'pending'
   next.updatedAt = ctx.now
   next.pendingReason = reason
-  delete next.wakeAt
-  delete next.waitingFor
-  const c = releaseSlots(record, next, change(record, next, { at: reason.until, kind: 'run' }))
+  const c = releaseSlots(record, change(record, next, { at: reason.until, kind: 'run' }))
   if (foundDueKey !== undefined && foundDueKey !== record.dueKey && foundDueKey !== next.dueKey)
     c.drop.push({ op: 'delete', key: foundDueKey })
   return c
@@ -160,24 +162,20 @@ export const renewed = (record: RunRecord, ctx: TransitionContext): Change =>
 
 /** The run waits for a time (`sleeping`) or an event (`waiting`); nobody holds it meanwhile. */
 export const suspended = (record: RunRecord, ctx: TransitionContext, wakeAt: number | undefined, waitingFor: string[]): Change => {
-  const next = withoutLease(record)
+  const next = without(record, SUSPENDED)
   next.status = waitingFor.length ? 'waiting' : 'sleeping'
   next.updatedAt = ctx.now
-  if (wakeAt === undefined) delete next.wakeAt
-  else next.wakeAt = wakeAt
+  if (wakeAt !== undefined) next.wakeAt = wakeAt
   if (waitingFor.length) next.waitingFor = waitingFor
-  else delete next.waitingFor
-  return releaseSlots(record, next, change(record, next, wakeAt === undefined ? undefined : { at: wakeAt, kind: 'run' }))
+  return releaseSlots(record, change(record, next, wakeAt === undefined ? undefined : { at: wakeAt, kind: 'run' }))
 }
 
 /** The owner lets the run go (engine stopping): `pending`, due now, for any engine to take. */
 export const released = (record: RunRecord, ctx: TransitionContext): Change => {
-  const next = withoutLease(record)
+  const next = without(record, SUSPENDED)
   next.status = 'pending'
   next.updatedAt = ctx.now
-  delete next.wakeAt
-  delete next.waitingFor
-  return releaseSlots(record, next, change(record, next, { at: ctx.now, kind: 'run' }))
+  return releaseSlots(record, change(record, next, { at: ctx.now, kind: 'run' }))
 }
 
 /** How a run ends. */
@@ -193,22 +191,16 @@ export interface Ending {
 
 /** The run ends. Its due entry becomes the cascade to its children, or its removal after retention. */
 export const ended = (record: RunRecord, ctx: TransitionContext, end: Ending): Change => {
-  const next = withoutLease(record)
+  const next = without(record, ENDED)
   const { now } = ctx
   next.status = end.status
   next.updatedAt = now
   next.finishedAt = now
   next.expiresAt = now + ctx.retentionMs
-  delete next.wakeAt
-  delete next.waitingFor
-  delete next.output
-  delete next.error
-  delete next.failedSeq
   if (end.output !== undefined) next.output = end.output
   if (end.error !== undefined) next.error = end.error
   if (end.failedSeq !== undefined) next.failedSeq = end.failedSeq
-  delete next.pendingReason
-  return releaseSlots(record, next, change(record, next, end.cascade ? { at: now, kind: 'cascade' } : { at: next.expiresAt, kind: 'gc' }))
+  return releaseSlots(record, change(record, next, end.cascade ? { at: now, kind: 'cascade' } : { at: next.expiresAt, kind: 'gc' }))
 }
 
 /** The children of a cancelled run were told: its due entry becomes its removal after retention. */
@@ -220,12 +212,11 @@ export const cascaded = (record: RunRecord): Change =>
  * failure journaled after it are tried again; failures the code caught before it stay).
  */
 export const retried = (record: RunRecord, ctx: TransitionContext): Change => {
-  const next = withoutLease(record)
+  const next = without(record, RETRIED)
   next.status = 'pending'
   next.generation = record.generation + 1
   next.retryFromSeq = record.failedSeq ?? Number.MAX_SAFE_INTEGER
   next.updatedAt = ctx.now
-  for (const field of ['error', 'output', 'finishedAt', 'expiresAt', 'failedSeq', 'wakeAt', 'waitingFor'] as const) delete next[field]
   return change(record, next, { at: ctx.now, kind: 'run' })
 }
 
