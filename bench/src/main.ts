@@ -18,7 +18,6 @@ import { machineInfo } from './machine.js'
 import { median, percentile } from './measure.js'
 import { type BenchRedis, flushRedis, redisCommandCalls, startBenchRedis } from './redis-server.js'
 import { ROWS, SHORT } from './rows.js'
-import { laterRoundVerdicts } from './targets.js'
 import {
   type ResumeRow,
   resumeTable,
@@ -31,6 +30,7 @@ import {
   type Verdict,
   verdictTable,
 } from './scale.js'
+import { laterRoundVerdicts } from './targets.js'
 
 type Part = 'main' | 'hooks' | 'scale' | 'resume' | 'list' | 'flow'
 

@@ -2,8 +2,8 @@
 // and "no worse than round 2" (issue 13: the rebuilt engine must not lose what round 2 won; the
 // ratios of the round-2 table in docs/benchmarks.md, commit c44ddd2).
 import { sig, times } from './format.js'
-import type { Verdict } from './scale.js'
 import { SHORT } from './rows.js'
+import type { Verdict } from './scale.js'
 
 /** What the targets read from the main table: medians of one run, NaN when a subject did not run. */
 export interface MainFigures {
