@@ -397,7 +397,7 @@ const main = async () => {
       results.verdicts.push(...scaleVerdicts(isOk(results.scale) ? results.scale : [], isOk(results.resume) ? results.resume : []))
     }
 
-    print("## Issue 8's targets (ratios measured in this run)")
+    print('## Targets: issue 8, round 3 (issue 18) and no worse than round 2 (ratios measured in this run)')
     print()
     print(verdictTable(results.verdicts))
     print()
