@@ -59,17 +59,19 @@ export const keys = {
   flow: (kind: 'rate' | 'throttle' | 'debounce' | 'singleton', workflowId: string, key: string) => `flow/${kind}/${workflowId}/${key}`,
   kvPrefix: 'kv/',
   kv: (key: string) => `kv/${key}`,
-  /** Run indexes, newest first (see `transitions.ts` for when they move). */
+  /**
+   * The run index, newest first (see `transitions.ts` for when it moves): one entry per run, by
+   * workflow and status, `ix/ws/{workflow}/{status}/{newest-first time}/{runId}`. "All workflows"
+   * is the merge of the workflows found in it (`queries.ts`).
+   */
   index: {
-    /** Every status index entry (one per run). */
-    statusAll: 'ix/s/',
-    /** Every workflow-and-status index entry of one workflow (one per run). */
-    workflowAll: (workflowId: string) => `ix/ws/${workflowId}/`,
-    status: (status: string) => `ix/s/${status}/`,
-    byStatus: (status: string, createdAt: number, runId: string) => `ix/s/${status}/${newestFirst(createdAt)}/${runId}`,
-    workflowStatus: (workflowId: string, status: string) => `ix/ws/${workflowId}/${status}/`,
+    /** Every index entry (one per run). */
+    all: 'ix/ws/',
+    /** Every index entry of one workflow (one per run). */
+    workflowAll: (workflowId: string) => `ix/ws/${indexSegment(workflowId)}/`,
+    workflowStatus: (workflowId: string, status: string) => `ix/ws/${indexSegment(workflowId)}/${status}/`,
     byWorkflowStatus: (workflowId: string, status: string, createdAt: number, runId: string) =>
-      `ix/ws/${workflowId}/${status}/${newestFirst(createdAt)}/${runId}`,
+      `ix/ws/${indexSegment(workflowId)}/${status}/${newestFirst(createdAt)}/${runId}`,
     /** Bound of an index prefix for runs created at `ms`: newer runs sort before it. */
     timeBound: (prefix: string, ms: number) => `${prefix}${newestFirst(ms)}`,
   },
@@ -98,6 +100,18 @@ export const runIdOfDueKey = (key: string) => key.slice(DUE_TIME_START + TIME_WI
 
 /** The time inside a due key. */
 export const timeOfDueKey = (key: string) => Number(key.slice(DUE_TIME_START, DUE_TIME_START + TIME_WIDTH))
+
+/**
+ * A workflow id as one segment of an index key: a `/` (allowed in ids) becomes `|` (never in one),
+ * so the segment ends at the next `/` and no workflow's prefix holds another's entries.
+ */
+const indexSegment = (workflowId: string) => workflowId.replaceAll('/', '|')
+
+/** The workflow id of an index key (any key under `ix/ws/`). */
+export const workflowOfIndexKey = (key: string): string => {
+  const from = keys.index.all.length
+  return key.slice(from, key.indexOf('/', from)).replaceAll('|', '/')
+}
 
 /** The run id at the end of an index key. */
 export const runIdOfIndexKey = (key: string, prefix: string) => key.slice(prefix.length + TIME_WIDTH + 1)

@@ -2,7 +2,7 @@ import { CancelledError, EngineStateError, InvalidArgumentError, RunFailedError 
 import { assertId } from '../ids.js'
 import type { Workflow } from '../workflow.js'
 import type { BufferedSignal, CountRunsOptions, ListRunsOptions } from './engine-types.js'
-import { keys, MAX_TIME, runIdOfIndexKey, timeKey } from './keys.js'
+import { keys, MAX_TIME, runIdOfIndexKey, timeKey, workflowOfIndexKey } from './keys.js'
 import { fromStoredError, type JournalEntry, type RunRecord, type RunStatus, type SignalRecord, TERMINAL } from './records.js'
 import { type RunInfo, toRunInfo } from './run-info.js'
 import type { Runs } from './runs.js'
@@ -18,9 +18,31 @@ const statusesOf = (status: RunStatus | RunStatus[] | undefined): RunStatus[] | 
   return [...new Set(list)]
 }
 
-/** The index prefixes that answer a filter: one per status asked for (every status when none is). */
-const prefixesFor = (workflowId: string | undefined, statuses: RunStatus[] | undefined): string[] =>
-  (statuses ?? STATUSES).map((s) => (workflowId === undefined ? keys.index.status(s) : keys.index.workflowStatus(workflowId, s)))
+/**
+ * Every workflow with an entry in the run index, found by skipping from one workflow's entries to
+ * the next (one `list` call of one entry per workflow): the index holds no other catalog to write.
+ */
+export const indexedWorkflows = async (store: EngineStore): Promise<string[]> => {
+  const found: string[] = []
+  for (let after: string | undefined; ; ) {
+    const [first] = await store.list(keys.index.all, { after, limit: 1 })
+    if (first === undefined) return found
+    const workflowId = workflowOfIndexKey(first.key)
+    found.push(workflowId)
+    // Past every key of this workflow: its prefix ends in "/", and "0" is the next character.
+    after = `${keys.index.workflowAll(workflowId).slice(0, -1)}0`
+  }
+}
+
+/** The index prefixes that answer a filter: one per workflow (the given one, else every one) and status asked for (every status when none is). */
+const prefixesFor = async (
+  store: EngineStore,
+  workflowId: string | undefined,
+  statuses: RunStatus[] | undefined,
+): Promise<{ prefix: string; status: RunStatus }[]> => {
+  const workflows = workflowId === undefined ? await indexedWorkflows(store) : [workflowId]
+  return workflows.flatMap((w) => (statuses ?? STATUSES).map((status) => ({ prefix: keys.index.workflowStatus(w, status), status })))
+}
 
 const toMsOf = (t: number | Date | undefined, what: string) => {
   if (t === undefined) return undefined
@@ -46,16 +68,15 @@ export const listRuns = async (store: EngineStore, options: ListRunsOptions): Pr
   const statuses = statusesOf(options.status)
   const from = toMsOf(options.from, 'from')
   const to = toMsOf(options.to, 'to')
-  const prefixes = prefixesFor(options.workflowId, statuses)
+  const prefixes = await prefixesFor(store, options.workflowId, statuses)
   // Positions are index-key suffixes (`{newest-first time}/{runId}`), the same in every index.
-  const statusList = statuses ?? STATUSES
-  const cursors = prefixes.map((p, i) => {
+  const cursors = prefixes.map(({ prefix: p, status }) => {
     const bounds: { after?: string; before?: string } = {}
     if (to !== undefined) bounds.after = `${p}${timeKey(MAX_TIME - to)}${AFTER_TIME}`
     if (options.cursor !== undefined && (bounds.after === undefined || `${p}${options.cursor}` > bounds.after))
       bounds.after = `${p}${options.cursor}`
     if (from !== undefined) bounds.before = `${p}${timeKey(MAX_TIME - from)}${AFTER_TIME}`
-    return { prefix: p, status: statusList[i] as RunStatus, ...bounds, buffer: [] as string[], done: false }
+    return { prefix: p, status, ...bounds, buffer: [] as string[], done: false }
   })
   const runs: RunInfo[] = []
   let last: string | undefined
@@ -104,15 +125,16 @@ export const listRuns = async (store: EngineStore, options: ListRunsOptions): Pr
 }
 
 /**
- * How many runs match, counted on the run indexes. Without a status filter one count of the parent
- * prefix covers every status at once (a run changing status meanwhile is counted once).
+ * How many runs match, counted on the run index. Without a status filter one count of the parent
+ * prefix covers every status (and, without a workflow, every workflow) at once: a run changing
+ * status meanwhile is counted once.
  */
 export const countRuns = async (store: EngineStore, options: CountRunsOptions): Promise<number> => {
   const statuses = statusesOf(options.status)
   if (statuses === undefined)
-    return store.count(options.workflowId === undefined ? keys.index.statusAll : keys.index.workflowAll(options.workflowId))
+    return store.count(options.workflowId === undefined ? keys.index.all : keys.index.workflowAll(options.workflowId))
   let n = 0
-  for (const prefix of prefixesFor(options.workflowId, statuses)) n += await store.count(prefix)
+  for (const { prefix } of await prefixesFor(store, options.workflowId, statuses)) n += await store.count(prefix)
   return n
 }
 

@@ -6,7 +6,8 @@ import { RunContext } from './contexts.js'
 import { ExecutionCore } from './execution-core.js'
 import type { ExecutionDeps } from './execution-deps.js'
 import { initialStateOf } from './initial-state.js'
-import { keys } from './keys.js'
+import { keys, runIdOfIndexKey } from './keys.js'
+import { indexedWorkflows } from './queries.js'
 import type { JournalEntry, RunRecord, RunStatus } from './records.js'
 import { ReplayCursor } from './replay-cursor.js'
 import { buildStep } from './steps/build.js'
@@ -109,12 +110,15 @@ export const replayCheck = async (store: EngineStore, deps: ExecutionDeps, optio
   const failures: ReplayFailure[] = []
   let checked = 0
   const limit = options.limit ?? Number.POSITIVE_INFINITY
-  for (const status of UNFINISHED) {
+  const scan: { prefix: string; status: RunStatus }[] = []
+  for (const workflowId of await indexedWorkflows(store))
+    for (const status of UNFINISHED) scan.push({ prefix: keys.index.workflowStatus(workflowId, status), status })
+  for (const { prefix, status } of scan) {
     for (let after: string | undefined; checked < limit; ) {
-      const page = await store.list(keys.index.status(status), { after, limit: 200 })
+      const page = await store.list(prefix, { after, limit: 200 })
       for (const entry of page) {
         if (checked >= limit) break
-        const runId = entry.key.slice(entry.key.lastIndexOf('/') + 1)
+        const runId = runIdOfIndexKey(entry.key, prefix)
         const got = await store.get(keys.run(runId))
         if (!got) continue
         const record = store.decode<RunRecord>(got, keys.run(runId))

@@ -94,12 +94,12 @@ export class EngineStore {
    */
   encodeEntry(entry: JournalEntry, encodedValue: string | undefined): string {
     if (this.serializer === jsonSerializer) {
-      const plain = compact(entry)
+      // Every field but `value` is plain JSON, and JSON.stringify leaves out `undefined` fields.
       if (encodedValue !== undefined) {
-        const { value: _value, ...rest } = plain
-        return `${JSON.stringify(rest).slice(0, -1)},"value":${encodedValue}}`
+        const json = JSON.stringify(entry.value === undefined ? entry : { ...entry, value: undefined })
+        return `${json.slice(0, -1)},"value":${encodedValue}}`
       }
-      if (entry.value === undefined) return JSON.stringify(plain)
+      if (entry.value === undefined) return JSON.stringify(entry)
     }
     return this.encode(compact(entry), `step "${entry.id}"`)
   }

@@ -1,7 +1,7 @@
 // The transitions as a table: a record and an event in, the new record and its ops out — no engine,
 // no store, no clock.
 import { describe, expect, it } from 'vitest'
-import { keys } from './keys.js'
+import { keys, workflowOfIndexKey } from './keys.js'
 import type { RunRecord } from './records.js'
 import {
   batchOf,
@@ -25,7 +25,7 @@ const T0 = 1_000_000
 const ctx = (now = T0, engineId = 'e1'): TransitionContext => ({ now, engineId, leaseMs: 5_000, retentionMs: 60_000 })
 const fields = { id: 'r1', workflowId: 'wf', workflowVersion: '1', input: { a: 1 }, state: {}, nonce: 'n1' }
 const base = (over: Partial<RunRecord> = {}): RunRecord => ({ ...created(fields, ctx(), false).record, ...over })
-const ix = (status: string) => [keys.index.byStatus(status, T0, 'r1'), keys.index.byWorkflowStatus('wf', status, T0, 'r1')]
+const ix = (status: string) => [keys.index.byWorkflowStatus('wf', status, T0, 'r1')]
 const shape = (c: { put: { op: string; key: string; value?: string }[]; drop: { op: string; key: string }[] }) => ({
   put: c.put.map((o) => `${o.op} ${o.key}${o.value ? `=${o.value}` : ''}`),
   drop: c.drop.map((o) => `${o.op} ${o.key}`),
@@ -222,11 +222,9 @@ describe('transitions', () => {
     expect(ops.map((o) => `${o.op} ${o.key.split('/')[0]}`)).toEqual([
       'set due',
       'set ix',
-      'set ix',
       'set jrn',
       'set run',
       'delete due',
-      'delete ix',
       'delete ix',
     ])
     expect(ops.find((o) => o.key === 'run/r1')).toEqual({ op: 'set', key: 'run/r1', value: 'RECORD', ifVersion: 7 })
@@ -246,5 +244,14 @@ describe('transitions', () => {
     ended(before, ctx(T0 + 1), { status: 'failed' })
     renewed(before, ctx(T0 + 1))
     expect(before).toEqual(copy)
+  })
+})
+
+describe('the run index', () => {
+  it('one entry per run, by workflow and status; a "/" in a workflow id cannot reach another workflow', () => {
+    expect(keys.index.byWorkflowStatus('billing/eu', 'failed', T0, 'r1')).toBe(`ix/ws/billing|eu/failed/${keys.index.timeBound('', T0)}/r1`)
+    expect(keys.index.workflowAll('billing')).toBe('ix/ws/billing/')
+    expect(keys.index.byWorkflowStatus('billing/eu', 'failed', T0, 'r1').startsWith(keys.index.workflowAll('billing'))).toBe(false)
+    expect(workflowOfIndexKey(keys.index.byWorkflowStatus('billing/eu', 'failed', T0, 'a/b'))).toBe('billing/eu')
   })
 })

@@ -30,22 +30,19 @@ export interface TransitionContext {
 }
 
 /**
- * The index entries that say what a record is: by status, and by workflow and status (two writes
- * per status change). "All runs" and "all runs of a workflow" are the merge of the seven status
- * indexes (`queries.ts`), so a run costs no index entry that never changes.
+ * The index entry that says what a record is: by workflow and status, so a status change moves
+ * one entry (a set and a delete). "All runs", "all runs of a workflow" and "all runs in a status"
+ * are merges of these (`queries.ts`), so a run costs no index entry that never changes.
  */
-const indexKeys = (r: RunRecord): string[] => [
-  keys.index.byStatus(r.status, r.createdAt, r.id),
-  keys.index.byWorkflowStatus(r.workflowId, r.status, r.createdAt, r.id),
-]
+const indexKey = (r: RunRecord): string => keys.index.byWorkflowStatus(r.workflowId, r.status, r.createdAt, r.id)
 
-/** Moves the index entries of `before` to those of `after` (only those that differ). */
+/** Moves the index entry of `before` to that of `after` (when it differs). */
 const reindex = (before: RunRecord | undefined, after: RunRecord | undefined, put: WriteOp[], drop: WriteOp[]) => {
   if (before && after && before.status === after.status) return
-  const old = before ? indexKeys(before) : []
-  const next = after ? indexKeys(after) : []
-  for (const key of next) if (!old.includes(key)) put.push({ op: 'set', key, value: '' })
-  for (const key of old) if (!next.includes(key)) drop.push({ op: 'delete', key })
+  const old = before && indexKey(before)
+  const next = after && indexKey(after)
+  if (next !== undefined && next !== old) put.push({ op: 'set', key: next, value: '' })
+  if (old !== undefined && old !== next) drop.push({ op: 'delete', key: old })
 }
 
 /**

@@ -219,6 +219,40 @@ describe('listing and retention', () => {
     await engine.stop()
   })
 
+  it('lists and counts across workflows from the one index, newest first, a "/" in a workflow id kept apart', async () => {
+    const team = workflow.create({ id: 'team', run: async ({ step }) => step.waitForEvent('x') })
+    const teamA = workflow.create({ id: 'team/a', run: async () => 'done' })
+    const other = workflow.create({ id: 'other', run: async ({ step }) => step.waitForEvent('x') })
+    const engine = testEngine({ workflows: [team, teamA, other] })
+    await engine.start()
+    // Created 1 s apart, round robin over the three workflows: newest first interleaves them.
+    const order: string[] = []
+    for (let i = 0; i < 9; i++) {
+      const wf = [team, teamA, other][i % 3] as typeof team
+      await engine.trigger(wf, undefined, { id: `r-${i}` })
+      order.unshift(`r-${i}`)
+      await engine.advance('1s')
+    }
+    await engine.settle()
+    const seen: string[] = []
+    let cursor: string | undefined
+    do {
+      const page = await engine.listRuns({ limit: 4, cursor })
+      seen.push(...page.runs.map((r) => r.id))
+      cursor = page.nextCursor
+    } while (cursor)
+    expect(seen).toEqual(order)
+    expect((await engine.listRuns({ status: 'waiting' })).runs.map((r) => r.id)).toEqual(order.filter((id) => Number(id.slice(2)) % 3 !== 1))
+    expect((await engine.listRuns({ workflowId: 'team' })).runs.map((r) => r.id)).toEqual(['r-6', 'r-3', 'r-0'])
+    expect((await engine.listRuns({ workflowId: 'team/a' })).runs.map((r) => r.id)).toEqual(['r-7', 'r-4', 'r-1'])
+    expect(await engine.countRuns()).toBe(9)
+    expect(await engine.countRuns({ status: 'completed' })).toBe(3)
+    expect(await engine.countRuns({ status: ['waiting', 'completed'] })).toBe(9)
+    expect(await engine.countRuns({ workflowId: 'team' })).toBe(3)
+    expect(await engine.countRuns({ workflowId: 'team', status: 'waiting' })).toBe(3)
+    await engine.stop()
+  })
+
   it('removes finished runs after the retention period, journal included', async () => {
     const store = newStore()
     const clock = virtualClock()
