@@ -219,14 +219,7 @@ describe('transitions', () => {
     const c = suspended(running(), ctx(T0 + 100), T0 + 60_000, [])
     const journal = { op: 'set' as const, key: 'jrn/r1!n1/00000001', value: '{}' }
     const ops = batchOf(c, 'RECORD', 7, [journal])
-    expect(ops.map((o) => `${o.op} ${o.key.split('/')[0]}`)).toEqual([
-      'set due',
-      'set ix',
-      'set jrn',
-      'set run',
-      'delete due',
-      'delete ix',
-    ])
+    expect(ops.map((o) => `${o.op} ${o.key.split('/')[0]}`)).toEqual(['set due', 'set ix', 'set jrn', 'set run', 'delete due', 'delete ix'])
     expect(ops.find((o) => o.key === 'run/r1')).toEqual({ op: 'set', key: 'run/r1', value: 'RECORD', ifVersion: 7 })
   })
 

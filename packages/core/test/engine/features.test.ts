@@ -242,7 +242,9 @@ describe('listing and retention', () => {
       cursor = page.nextCursor
     } while (cursor)
     expect(seen).toEqual(order)
-    expect((await engine.listRuns({ status: 'waiting' })).runs.map((r) => r.id)).toEqual(order.filter((id) => Number(id.slice(2)) % 3 !== 1))
+    expect((await engine.listRuns({ status: 'waiting' })).runs.map((r) => r.id)).toEqual(
+      order.filter((id) => Number(id.slice(2)) % 3 !== 1),
+    )
     expect((await engine.listRuns({ workflowId: 'team' })).runs.map((r) => r.id)).toEqual(['r-6', 'r-3', 'r-0'])
     expect((await engine.listRuns({ workflowId: 'team/a' })).runs.map((r) => r.id)).toEqual(['r-7', 'r-4', 'r-1'])
     expect(await engine.countRuns()).toBe(9)
