@@ -67,8 +67,11 @@ describe('pnpm bench --smoke', () => {
     for (const store of ['sqlite', 'redis']) {
       expect(lines.filter((l) => l.startsWith(`| ${store} `)).length, `scale + resume rows of ${store}`).toBe(2 + 2)
     }
-    expect(result.stdout).toContain("## Issue 8's targets")
-    for (const target of ['1. memory', '2. SQLite', '3. Redis', '4. sqlite', '4. redis', '5. hooks']) {
+    expect(result.stdout).toContain('## Targets: issue 8, round 3 (issue 18) and no worse than round 2')
+    const targets = ['1. memory', '2. SQLite', '3. Redis', '4. sqlite', '4. redis', '5. hooks']
+    targets.push('round 3: memory, client CPU', 'round 3: memory, sequential latency ≤ TanStack', 'round 3: SQLite', 'round 3: Redis')
+    targets.push('no worse than round 2: memory', 'no worse than round 2: SQLite', 'no worse than round 2: Redis')
+    for (const target of targets) {
       expect(result.stdout, `target rows "${target}"`).toContain(`| ${target}`)
     }
   })
