@@ -127,7 +127,11 @@ export abstract class ExecutionCore implements StepHost {
   private journal(o: Outcome): number {
     const { entry } = o
     const seq = this.cursor.nextSeq++
-    const full: JournalEntry = { ...entry, seq, gen: this.record.generation, at: this.now }
+    // The outcome's entry is made for this one journal entry: it is completed in place, not copied.
+    const full = entry as JournalEntry
+    full.seq = seq
+    full.gen = this.record.generation
+    full.at = this.now
     if (o.patch) this.record = { ...this.record, ...o.patch }
     this.record.steps++
     this.record.currentStep = entry.id

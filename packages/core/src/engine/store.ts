@@ -96,7 +96,11 @@ export class EngineStore {
     if (this.serializer === jsonSerializer) {
       // Every field but `value` is plain JSON, and JSON.stringify leaves out `undefined` fields.
       if (encodedValue !== undefined) {
-        const json = JSON.stringify(entry.value === undefined ? entry : { ...entry, value: undefined })
+        // `value` left out for the encoded one (set back at once: no copy of the entry per step).
+        const { value } = entry
+        entry.value = undefined
+        const json = JSON.stringify(entry)
+        entry.value = value
         return `${json.slice(0, -1)},"value":${encodedValue}}`
       }
       if (entry.value === undefined) return JSON.stringify(entry)
