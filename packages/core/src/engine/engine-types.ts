@@ -207,9 +207,9 @@ export interface Engine {
    * @throws InvalidArgumentError when the run is not a run of `workflow`
    */
   getRun<W extends Workflow>(runId: string, workflow: W): Promise<RunInfoOf<W>>
-  /** Runs, newest first, from the run indexes (`nextCursor` fetches the next page). */
+  /** Runs, newest first, from the run index (`nextCursor` fetches the next page); without `workflowId`, a merge over every workflow that has runs. */
   listRuns(options?: ListRunsOptions): Promise<{ runs: RunInfo[]; nextCursor?: string }>
-  /** How many runs match, from the run indexes. */
+  /** How many runs match, counted on the run index. */
   countRuns(options?: CountRunsOptions): Promise<number>
   /**
    * Cancels a run and its children; actions in flight see their AbortSignal fire. Resolves once the
