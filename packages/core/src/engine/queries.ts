@@ -1,3 +1,4 @@
+import type { ListedEntry } from '../datastore/types.js'
 import { CancelledError, EngineStateError, InvalidArgumentError, RunFailedError } from '../errors.js'
 import { assertId } from '../ids.js'
 import type { Workflow } from '../workflow.js'
@@ -70,23 +71,29 @@ export const listRuns = async (store: EngineStore, options: ListRunsOptions): Pr
   const to = toMsOf(options.to, 'to')
   const prefixes = await prefixesFor(store, options.workflowId, statuses)
   // Positions are index-key suffixes (`{newest-first time}/{runId}`), the same in every index.
+  // Twice the page between the ranges to merge (one range: 2 × limit), doubled for a range each
+  // time it runs dry: few reads when the runs are spread, few round trips when one range has them all.
+  const firstPage = Math.min(500, Math.max(10, Math.ceil((limit * 2) / prefixes.length)))
   const cursors = prefixes.map(({ prefix: p, status }) => {
     const bounds: { after?: string; before?: string } = {}
     if (to !== undefined) bounds.after = `${p}${timeKey(MAX_TIME - to)}${AFTER_TIME}`
     if (options.cursor !== undefined && (bounds.after === undefined || `${p}${options.cursor}` > bounds.after))
       bounds.after = `${p}${options.cursor}`
     if (from !== undefined) bounds.before = `${p}${timeKey(MAX_TIME - from)}${AFTER_TIME}`
-    return { prefix: p, status, ...bounds, buffer: [] as string[], done: false }
+    return { prefix: p, status, ...bounds, buffer: [] as string[], done: false, page: firstPage }
   })
   const runs: RunInfo[] = []
   let last: string | undefined
   while (runs.length < limit) {
-    for (const c of cursors) {
-      if (c.buffer.length || c.done) continue
-      const page = await store.list(c.prefix, { after: c.after, before: c.before, limit: Math.min(limit * 2, 500) })
-      if (page.length === 0) c.done = true
-      else c.after = page[page.length - 1]?.key
+    // The ranges that ran dry are read again together (one round trip's wait for all of them).
+    const refill = cursors.filter((c) => !c.buffer.length && !c.done)
+    const pages = await Promise.all(refill.map((c) => store.list(c.prefix, { after: c.after, before: c.before, limit: c.page })))
+    for (const [i, c] of refill.entries()) {
+      const page = pages[i] as ListedEntry[]
+      if (page.length < c.page) c.done = true
+      if (page.length > 0) c.after = page[page.length - 1]?.key
       c.buffer = page.map((e) => e.key.slice(c.prefix.length))
+      c.page = Math.min(500, c.page * 2)
     }
     // Merge the heads: the smallest suffix is the newest run.
     const heads = cursors.filter((c) => c.buffer.length)

@@ -255,6 +255,32 @@ describe('listing and retention', () => {
     await engine.stop()
   })
 
+  it('pages through ranges of very different sizes: every run once, newest first', async () => {
+    const busy = workflow.create({ id: 'busy', run: async () => 'done' })
+    const rare = workflow.create({ id: 'rare', run: async () => 'done' })
+    const engine = testEngine({ workflows: [busy, rare] })
+    await engine.start()
+    const order: string[] = []
+    for (let i = 0; i < 60; i++) {
+      await engine.trigger(i % 20 === 7 ? rare : busy, undefined, { id: `run-${String(i).padStart(2, '0')}` })
+      order.unshift(`run-${String(i).padStart(2, '0')}`)
+      await engine.advance('1s')
+    }
+    await engine.settle()
+    for (const limit of [1, 7, 50]) {
+      const seen: string[] = []
+      let cursor: string | undefined
+      do {
+        const page = await engine.listRuns({ limit, cursor, status: 'completed' })
+        expect(page.runs.length).toBeLessThanOrEqual(limit)
+        seen.push(...page.runs.map((r) => r.id))
+        cursor = page.nextCursor
+      } while (cursor)
+      expect(seen).toEqual(order)
+    }
+    await engine.stop()
+  })
+
   it('removes finished runs after the retention period, journal included', async () => {
     const store = newStore()
     const clock = virtualClock()
