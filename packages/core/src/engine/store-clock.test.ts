@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { memoryStore } from '../datastore/memory.js'
 import { jsonSerializer } from '../serializer.js'
 import { keys } from './keys.js'
-import { StoreClockSync } from './store-clock.js'
 import { EngineStore } from './store.js'
+import { StoreClockSync } from './store-clock.js'
 
 describe('StoreClockSync', () => {
   it('keeps the offset to the store clock in whole ms, so runs 1 ms apart keep their order in the run index', async () => {
