@@ -30,7 +30,7 @@ import {
   type Verdict,
   verdictTable,
 } from './scale.js'
-import { laterRoundVerdicts } from './targets.js'
+import { mainVerdicts } from './targets.js'
 
 type Part = 'main' | 'hooks' | 'scale' | 'resume' | 'list' | 'flow'
 
@@ -157,25 +157,11 @@ const mainTable = (cases: Results['cases']) => {
     ],
     rows,
   )
-  const verdicts: Verdict[] = []
-  const ratio = (target: string, a: string, b: string, kind: 'seq' | 'tput', limit: number) => {
-    if (!cases[a] || !cases[b]) return
-    const r = kind === 'seq' ? seqOf(a) / seqOf(b) : tputOf(a) / tputOf(b)
-    const met = Number.isFinite(r) ? (kind === 'seq' ? r <= limit : r >= limit) : undefined
-    verdicts.push({ target, measured: `${times(r)} (${SHORT[a]} / ${SHORT[b]})`, met })
-  }
-  ratio('1. memory: sequential latency within 20× of plain calls', 'do-memory', 'plain', 'seq', 20)
-  ratio('1. memory: throughput at least 1/4 of plain calls', 'do-memory', 'plain', 'tput', 0.25)
-  ratio('2. SQLite: sequential latency within 2× of raw 3 INSERTs', 'do-sqlite', 'raw-sqlite', 'seq', 2)
-  ratio('2. SQLite: throughput at least 1/2 of raw batched INSERTs', 'do-sqlite', 'raw-sqlite-batched', 'tput', 0.5)
-  ratio('3. Redis: sequential latency within 1.5× of raw 3 SETs', 'do-redis', 'raw-redis', 'seq', 1.5)
-  ratio('3. Redis: throughput at least 70% of raw pipelined SETs', 'do-redis', 'raw-redis-pipelined', 'tput', 0.7)
-  ratio('3. Redis: throughput at least 5× BullMQ', 'do-redis', 'bullmq', 'tput', 5)
   const cpuOf = (id: string, part: 'seq' | 'tput') => {
     const c = cases[id]
     return isOk(c) ? median(part === 'seq' ? c.seqCpuUs : c.tputCpuUs) : Number.NaN
   }
-  verdicts.push(...laterRoundVerdicts({ seq: seqOf, tput: tputOf, cpu: cpuOf, ran: (id) => cases[id] !== undefined }))
+  const verdicts = mainVerdicts({ seq: seqOf, tput: tputOf, cpu: cpuOf, ran: (id) => cases[id] !== undefined })
   return { text, verdicts }
 }
 

@@ -1,4 +1,4 @@
-// The targets of later rounds, checked on the main table of one run: issue 18 (performance round 3)
+// The targets checked on the main table of one run: issue 8's, issue 18's (performance round 3)
 // and "no worse than round 2" (issue 13: the rebuilt engine must not lose what round 2 won; the
 // ratios of the round-2 table in docs/benchmarks.md, commit c44ddd2).
 import { sig, times } from './format.js'
@@ -17,7 +17,7 @@ export interface MainFigures {
 /** do-sdk memoryStore's client CPU per workflow when issue 18 was filed (0.17 ms); the target is half. */
 export const ROUND2_MEMORY_CPU_US = 170
 
-export const laterRoundVerdicts = (f: MainFigures): Verdict[] => {
+export const mainVerdicts = (f: MainFigures): Verdict[] => {
   const verdicts: Verdict[] = []
   const ratio = (target: string, a: string, b: string, kind: 'seq' | 'tput', limit: number) => {
     if (!f.ran(a) || !f.ran(b)) return
@@ -35,6 +35,13 @@ export const laterRoundVerdicts = (f: MainFigures): Verdict[] => {
       met: Number.isFinite(us) ? us <= limit : undefined,
     })
   }
+  ratio('1. memory: sequential latency within 20× of plain calls', 'do-memory', 'plain', 'seq', 20)
+  ratio('1. memory: throughput at least 1/4 of plain calls', 'do-memory', 'plain', 'tput', 0.25)
+  ratio('2. SQLite: sequential latency within 2× of raw 3 INSERTs', 'do-sqlite', 'raw-sqlite', 'seq', 2)
+  ratio('2. SQLite: throughput at least 1/2 of raw batched INSERTs', 'do-sqlite', 'raw-sqlite-batched', 'tput', 0.5)
+  ratio('3. Redis: sequential latency within 1.5× of raw 3 SETs', 'do-redis', 'raw-redis', 'seq', 1.5)
+  ratio('3. Redis: throughput at least 70% of raw pipelined SETs', 'do-redis', 'raw-redis-pipelined', 'tput', 0.7)
+  ratio('3. Redis: throughput at least 5× BullMQ', 'do-redis', 'bullmq', 'tput', 5)
   cpu('seq', 'sequential')
   cpu('tput', 'at c=50')
   ratio('round 3: memory, sequential latency ≤ TanStack Workflow in-memory', 'do-memory', 'tanstack-memory', 'seq', 1)
