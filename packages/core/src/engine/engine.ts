@@ -35,6 +35,7 @@ import { type RunRecord, TERMINAL } from './records.js'
 import { type ReplayCheckOptions, type ReplayCheckReport, replayCheck } from './replay-check.js'
 import type { RunInfo } from './run-info.js'
 import { Runs } from './runs.js'
+import { scheduleOfRunId } from './schedule-transitions.js'
 import { Scheduler } from './scheduler.js'
 import type { SchedulerHost } from './scheduler-contract.js'
 import { Schedules } from './schedules.js'
@@ -357,7 +358,7 @@ export class EngineImpl implements Engine, SchedulerHost {
 
   /** A run of a schedule ended: a tick buffered behind it goes now. */
   private scheduleRunEnded(runId: string) {
-    if (!runId.includes('@')) return
+    if (scheduleOfRunId(runId) === undefined) return
     this.sideTasks++
     this.schedules
       .runEnded(runId)

@@ -1,3 +1,4 @@
+import { prefixEnd } from '../datastore/kit.js'
 import type { ListedEntry } from '../datastore/types.js'
 import { CancelledError, EngineStateError, InvalidArgumentError, RunFailedError } from '../errors.js'
 import { assertId } from '../ids.js'
@@ -23,20 +24,19 @@ const statusesOf = (status: RunStatus | RunStatus[] | undefined): RunStatus[] | 
  * Every workflow with an entry in the run index, found by skipping from one workflow's entries to
  * the next (one `list` call of one entry per workflow): the index holds no other catalog to write.
  */
-export const indexedWorkflows = async (store: EngineStore): Promise<string[]> => {
+const indexedWorkflows = async (store: EngineStore): Promise<string[]> => {
   const found: string[] = []
   for (let after: string | undefined; ; ) {
     const [first] = await store.list(keys.index.all, { after, limit: 1 })
     if (first === undefined) return found
     const workflowId = workflowOfIndexKey(first.key)
     found.push(workflowId)
-    // Past every key of this workflow: its prefix ends in "/", and "0" is the next character.
-    after = `${keys.index.workflowAll(workflowId).slice(0, -1)}0`
+    after = prefixEnd(keys.index.workflowAll(workflowId)) // past every entry of this workflow
   }
 }
 
 /** The index prefixes that answer a filter: one per workflow (the given one, else every one) and status asked for (every status when none is). */
-const prefixesFor = async (
+export const prefixesFor = async (
   store: EngineStore,
   workflowId: string | undefined,
   statuses: RunStatus[] | undefined,

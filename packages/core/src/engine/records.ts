@@ -183,15 +183,8 @@ export const toStoredError = (error: unknown, retryable?: boolean): StoredError 
  * `undefined` field would take the serializer's tagged path and be stored as a tag).
  */
 export const compact = <T extends object>(record: T): T => {
-  let any = false
-  for (const key in record) if ((record as Record<string, unknown>)[key] === undefined) any = true
-  if (!any) return record
-  const out = {} as Record<string, unknown>
-  for (const key in record) {
-    const v = (record as Record<string, unknown>)[key]
-    if (v !== undefined) out[key] = v
-  }
-  return out as T
+  for (const key in record) if ((record as Record<string, unknown>)[key] === undefined) return without(record, [])
+  return record
 }
 
 /**

@@ -7,7 +7,7 @@ import { ExecutionCore } from './execution-core.js'
 import type { ExecutionDeps } from './execution-deps.js'
 import { initialStateOf } from './initial-state.js'
 import { keys, runIdOfIndexKey } from './keys.js'
-import { indexedWorkflows } from './queries.js'
+import { prefixesFor } from './queries.js'
 import type { JournalEntry, RunRecord, RunStatus } from './records.js'
 import { ReplayCursor } from './replay-cursor.js'
 import { buildStep } from './steps/build.js'
@@ -110,10 +110,7 @@ export const replayCheck = async (store: EngineStore, deps: ExecutionDeps, optio
   const failures: ReplayFailure[] = []
   let checked = 0
   const limit = options.limit ?? Number.POSITIVE_INFINITY
-  const scan: { prefix: string; status: RunStatus }[] = []
-  for (const workflowId of await indexedWorkflows(store))
-    for (const status of UNFINISHED) scan.push({ prefix: keys.index.workflowStatus(workflowId, status), status })
-  for (const { prefix, status } of scan) {
+  for (const { prefix, status } of await prefixesFor(store, undefined, UNFINISHED)) {
     for (let after: string | undefined; checked < limit; ) {
       const page = await store.list(prefix, { after, limit: 200 })
       for (const entry of page) {

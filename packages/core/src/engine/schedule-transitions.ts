@@ -146,3 +146,12 @@ export const tickFired = (
 
 /** The run id of a schedule's tick: the same in every process, so a tick can create its run once. */
 export const tickRunId = (scheduleId: string, tickAt: number) => `${scheduleId}@${new Date(tickAt).toISOString()}`
+
+/** The run id of a schedule's "run now" (`schedules.trigger`). */
+export const manualRunId = (scheduleId: string, now: number) => `${scheduleId}@manual-${new Date(now).toISOString()}`
+
+/** The schedule a run id of {@link tickRunId} or {@link manualRunId} names; undefined for other ids. */
+export const scheduleOfRunId = (runId: string): string | undefined => {
+  const at = runId.lastIndexOf('@')
+  return at > 0 ? runId.slice(0, at) : undefined
+}

@@ -13,8 +13,10 @@ import { keys, scheduleIdOfTickKey, timeOfTickKey } from './keys.js'
 import { type ScheduleCatchup, type ScheduleOverlap, type ScheduleRecord, TERMINAL } from './records.js'
 import {
   lastRunEnded,
+  manualRunId,
   type ScheduleChange,
   scheduleCreated,
+  scheduleOfRunId,
   schedulePaused,
   scheduleResumed,
   scheduleTriggered,
@@ -90,9 +92,9 @@ export class Schedules implements EngineSchedules {
    * a tick waits for it (`buffer-one`), that tick comes due now instead of at its next look.
    */
   async runEnded(runId: string): Promise<void> {
-    const at = runId.lastIndexOf('@')
-    if (at <= 0) return
-    const got = await this.read(runId.slice(0, at)).catch(() => undefined)
+    const scheduleId = scheduleOfRunId(runId)
+    if (scheduleId === undefined) return
+    const got = await this.read(scheduleId).catch(() => undefined)
     if (!got || got.record.buffered === undefined || got.record.paused || got.record.lastRunId !== runId) return
     await this.write(lastRunEnded(got.record, this.ctx()), got.version)
   }
@@ -251,7 +253,7 @@ export class Schedules implements EngineSchedules {
     const { record } = await this.mustRead(id)
     const wf = this.host.workflow(record.workflowId)
     if (!wf) throw new WorkflowNotFoundError(`Workflow "${record.workflowId}" is not registered with this engine`, record.workflowId)
-    const runId = `${id}@manual-${new Date(this.host.now()).toISOString()}`
+    const runId = manualRunId(id, this.host.now())
     // The pointer first: a crash before the run exists leaves it pointing at no run, which overlap
     // reads as "not busy"; the other order could leave a run the schedule does not know of.
     await this.change(id, (r, ctx) => scheduleTriggered(r, runId, ctx))
