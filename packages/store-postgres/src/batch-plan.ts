@@ -2,7 +2,7 @@ import type { BatchResult, WriteOp } from '@do-sdk/core'
 import { InvalidArgumentError } from '@do-sdk/core'
 import { encode } from './codec.js'
 
-/** What the batch function writes for a key (see `do_batch_v1` in schema.ts). */
+/** What the batch function writes for a key (see `do_batch_v2` in schema.ts). */
 export const Kind = {
   /** Only read (checks, or a batch whose conditions cannot all hold). */
   None: 0,

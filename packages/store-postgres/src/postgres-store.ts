@@ -27,7 +27,7 @@ const MAX_PAYLOAD = 7_999
 /** Keys (ops) per call of the batch function at most. */
 const MAX_ROWS = 2_000
 
-/** Whether a call locks its namespace rather than each of its keys (see `do_batch_v1`). */
+/** Whether a call locks its namespace rather than each of its keys (see `do_batch_v2`). */
 const exclusive = (keys: string[]) => keys.length > EXCLUSIVE_KEYS && new Set(keys).size > EXCLUSIVE_KEYS
 
 const hash = (...parts: string[]) => createHash('sha256').update(parts.join('\u0000')).digest('hex')
@@ -36,7 +36,7 @@ const hash = (...parts: string[]) => createHash('sha256').update(parts.join('\u0
  * A Datastore on PostgreSQL, for apps running on many machines: `{ multiProcess: true, atomicBatch:
  * true, pubsub: true }`, on node-postgres (`pg` 8, a peer dependency).
  *
- * - A `batch` is one statement, so one round trip and one transaction: a call of the `do_batch_v1`
+ * - A `batch` is one statement, so one round trip and one transaction: a call of the `do_batch_v2`
  *   function that the migration installs. It locks the batch's keys (advisory locks, in sorted
  *   order), reads their live versions, and writes only when every condition holds. The batches of
  *   one event-loop turn share that call (group commit), each still all-or-nothing on its own.

@@ -2,7 +2,7 @@
  * The store's tables and its batch function, as versioned migrations, and the SQL of every call.
  *
  * Names are quoted identifiers in the schema the user picked (default `public`). Objects carry a
- * version suffix when their shape matters to running code (`do_batch_v1`): a later migration adds
+ * version suffix when their shape matters to running code (`do_batch_v1`): migration 2 added
  * `do_batch_v2` beside it, so processes of the old release keep working during a rolling deploy.
  */
 
@@ -99,6 +99,104 @@ BEGIN
 END
 $fn$`
 
+/** Keys of a call up to which `do_batch_v2` sorts its lock ids itself (simple expressions, no query). */
+export const LOOP_SORT_KEYS = 32
+
+/**
+ * The batch function, second version: same arguments, result, locks and semantics as
+ * {@link batchFunction} (the two run side by side during a rolling deploy and exclude each other:
+ * same lock ids, same order), written to cost less per call, which is most of a batch's time on a
+ * fast server:
+ * - up to {@link LOOP_SORT_KEYS} keys, the lock ids are computed, sorted and taken with plpgsql
+ *   simple expressions (no query, no executor start-up); more keys take v1's one statement;
+ * - each segment reads its keys' live versions one primary-key lookup each, then writes each key of
+ *   the batches whose conditions all hold with one `INSERT … ON CONFLICT` or `DELETE`: a few
+ *   single-row statements start up faster than v1's data-modifying CTEs.
+ * Measured with pgbench on one connection, a step's batch (2 checks and a set): 0.17 ms → 0.14 ms
+ * of server time with asynchronous commit.
+ */
+const batchFunctionV2 = (s: string) => `
+CREATE FUNCTION ${s}.do_batch_v2(
+  p_ns text, p_exclusive boolean, p_seg int[], p_batch int[], p_key text[], p_req bigint[], p_kind smallint[], p_n bigint[],
+  p_val text[], p_exp float8[]
+) RETURNS text LANGUAGE plpgsql VOLATILE
+SET enable_seqscan = off SET enable_bitmapscan = off
+AS $fn$
+DECLARE
+  v_now float8 := extract(epoch FROM clock_timestamp()) * 1000;
+  v_seed bigint := hashtext(p_ns);
+  v_len int := coalesce(array_length(p_key, 1), 0);
+  v_found bigint[] := array_fill(0::bigint, ARRAY[v_len]);
+  v_ids bigint[];
+  v_bad boolean[];
+  v_start int := 1;
+  v_end int;
+  i int;
+  j int;
+  v bigint;
+BEGIN
+  IF current_setting('transaction_isolation') <> 'read committed' THEN
+    RAISE EXCEPTION 'do-sdk: the store needs READ COMMITTED, this transaction is %', current_setting('transaction_isolation')
+      USING ERRCODE = '0A000';
+  END IF;
+  IF p_exclusive THEN
+    PERFORM pg_advisory_xact_lock(hashtextextended('do-sdk:ns:' || p_ns, 0));
+  ELSIF v_len > ${LOOP_SORT_KEYS} THEN
+    PERFORM CASE WHEN l.o = 0 THEN pg_advisory_xact_lock_shared(l.h) ELSE pg_advisory_xact_lock(l.h) END
+      FROM (SELECT 0 AS o, hashtextextended('do-sdk:ns:' || p_ns, 0) AS h
+            UNION
+            SELECT 1, hashtextextended(k, v_seed) FROM unnest(p_key) AS k
+            ORDER BY 1, 2) AS l;
+  ELSE
+    -- The namespace (shared) first, then each distinct key's lock in ascending id order, as v1.
+    PERFORM pg_advisory_xact_lock_shared(hashtextextended('do-sdk:ns:' || p_ns, 0));
+    v_ids := array_fill(0::bigint, ARRAY[v_len]);
+    FOR i IN 1..v_len LOOP
+      v := hashtextextended(p_key[i], v_seed);
+      j := i - 1;
+      WHILE j >= 1 AND v_ids[j] > v LOOP
+        v_ids[j + 1] := v_ids[j];
+        j := j - 1;
+      END LOOP;
+      v_ids[j + 1] := v;
+    END LOOP;
+    FOR i IN 1..v_len LOOP
+      CONTINUE WHEN i > 1 AND v_ids[i] = v_ids[i - 1];
+      PERFORM pg_advisory_xact_lock(v_ids[i]);
+    END LOOP;
+  END IF;
+  -- Segments are runs of consecutive rows; each reads its live versions, then writes.
+  WHILE v_start <= v_len LOOP
+    v_end := v_start;
+    WHILE v_end < v_len AND p_seg[v_end + 1] = p_seg[v_start] LOOP
+      v_end := v_end + 1;
+    END LOOP;
+    v_bad := '{}';
+    FOR i IN v_start..v_end LOOP
+      v := NULL;
+      SELECT e.version INTO v FROM ${s}.do_entries AS e
+        WHERE e.ns = p_ns AND e.key = p_key[i] AND (e.expires_at IS NULL OR e.expires_at > v_now);
+      v_found[i] := coalesce(v, 0);
+      IF p_req[i] >= 0 AND p_req[i] <> v_found[i] THEN
+        v_bad[p_batch[i] + 1] := true;
+      END IF;
+    END LOOP;
+    FOR i IN v_start..v_end LOOP
+      CONTINUE WHEN p_kind[i] = 0 OR coalesce(v_bad[p_batch[i] + 1], false);
+      IF p_kind[i] = 3 THEN
+        DELETE FROM ${s}.do_entries AS e WHERE e.ns = p_ns AND e.key = p_key[i];
+      ELSE
+        INSERT INTO ${s}.do_entries AS e (ns, key, value, version, expires_at)
+        VALUES (p_ns, p_key[i], p_val[i], CASE WHEN p_kind[i] = 1 THEN v_found[i] + p_n[i] ELSE p_n[i] END, p_exp[i])
+        ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, version = excluded.version, expires_at = excluded.expires_at;
+      END IF;
+    END LOOP;
+    v_start := v_end + 1;
+  END LOOP;
+  RETURN array_to_string(v_found, ',');
+END
+$fn$`
+
 /** Every migration, in order. Never edit one that shipped: add the next. */
 export const MIGRATIONS: Migration[] = [
   {
@@ -116,6 +214,7 @@ CREATE TABLE ${s}.do_entries (
 CREATE INDEX do_entries_expiry ON ${s}.do_entries (ns, expires_at) WHERE expires_at IS NOT NULL;
 ${batchFunction(s)};`,
   },
+  { version: 2, name: 'batch function v2: the same batch at a lower cost per call', sql: (s) => `${batchFunctionV2(s)};` },
 ]
 
 /** The latest schema version this release needs. */
@@ -141,7 +240,7 @@ export const statements = (s: string) => {
       `SELECT count(*)::float8 AS n FROM ${table} WHERE ns = $1 AND key >= $2 AND ${live}`,
       `SELECT count(*)::float8 AS n FROM ${table} WHERE ns = $1 AND key >= $2 AND key < $3 AND ${live}`,
     ] as const,
-    batch: `SELECT ${s}.do_batch_v1($1, $2, $3::int[], $4::int[], $5::text[], $6::bigint[], $7::smallint[], $8::bigint[], $9::text[], $10::float8[]) AS v`,
+    batch: `SELECT ${s}.do_batch_v2($1, $2, $3::int[], $4::int[], $5::text[], $6::bigint[], $7::smallint[], $8::bigint[], $9::text[], $10::float8[]) AS v`,
     now: 'SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now',
     notify: 'SELECT pg_notify($1, $2)',
     /** Deletes up to `$2` expired rows of the namespace; rows another transaction holds are left for the next round. */

@@ -20,7 +20,7 @@ const countingPool = (s: PostgresServer, config: pg.PoolConfig = {}) => {
   ;(pool as { query: unknown }).query = (...args: unknown[]) => {
     calls.all++
     const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string })?.text
-    if (text?.includes('do_batch_v1')) calls.batch++
+    if (text?.includes('do_batch_v2')) calls.batch++
     return query(...args)
   }
   return { pool, calls }
@@ -160,19 +160,19 @@ describe.skipIf(!server)('postgresStore', () => {
       const results = await Promise.all(stores.map((store, i) => store.batch([{ op: 'set', key: 'k', value: String(i) }])))
       expect(results).toEqual(stores.map(() => ({ ok: true, versions: [1] })))
       const { rows } = await s.admin('SELECT version, name FROM fresh_concurrent.do_migrations ORDER BY version', 'app')
-      expect(rows.map((r) => r.version)).toEqual([1])
+      expect(rows.map((r) => r.version)).toEqual([1, 2])
       expect(await stores[3]?.get('k')).toEqual({ value: '3', version: 1 })
       await Promise.all(stores.map((store) => store.close?.()))
       // Again, on a schema already migrated: nothing to apply, nothing recorded twice.
       const again = postgresStore({ connectionString: s.connectionString }, { schema: 'fresh_concurrent', namespace: 'm3' })
       expect(await again.get('k')).toEqual({ value: '3', version: 1 })
       await again.close?.()
-      expect((await s.admin('SELECT count(*)::int AS n FROM fresh_concurrent.do_migrations', 'app')).rows[0]?.n).toBe(1)
+      expect((await s.admin('SELECT count(*)::int AS n FROM fresh_concurrent.do_migrations', 'app')).rows[0]?.n).toBe(2)
     })
 
     it('migrate: false on a schema never set up fails with a StoreError naming the versions', async () => {
       const store = postgresStore({ connectionString: s.connectionString }, { schema: 'never_set_up', migrate: false })
-      await expect(store.get('k')).rejects.toThrow(/Schema "never_set_up" is at version 0, this release needs 1/)
+      await expect(store.get('k')).rejects.toThrow(/Schema "never_set_up" is at version 0, this release needs 2/)
       await expect(store.get('k')).rejects.toBeInstanceOf(StoreError)
       await store.close?.()
     })
