@@ -20,6 +20,27 @@ export interface Migration {
 }
 
 /**
+ * plpgsql shared by the batch functions: refuse an isolation level other than READ COMMITTED (each
+ * statement must see what the lock holders before it committed), then, for a call of more than
+ * {@link EXCLUSIVE_KEYS} keys (`p_exclusive`), lock the namespace exclusively. Ends inside that `IF`.
+ */
+const READ_COMMITTED_OR_EXCLUSIVE = `  IF current_setting('transaction_isolation') <> 'read committed' THEN
+    RAISE EXCEPTION 'do-sdk: the store needs READ COMMITTED, this transaction is %', current_setting('transaction_isolation')
+      USING ERRCODE = '0A000';
+  END IF;
+  IF p_exclusive THEN
+    PERFORM pg_advisory_xact_lock(hashtextextended('do-sdk:ns:' || p_ns, 0));
+`
+
+/** plpgsql, one statement: the namespace's lock (shared), then each distinct key's lock, in ascending id order. */
+const KEY_LOCKS = `    PERFORM CASE WHEN l.o = 0 THEN pg_advisory_xact_lock_shared(l.h) ELSE pg_advisory_xact_lock(l.h) END
+      FROM (SELECT 0 AS o, hashtextextended('do-sdk:ns:' || p_ns, 0) AS h
+            UNION
+            SELECT 1, hashtextextended(k, v_seed) FROM unnest(p_key) AS k
+            ORDER BY 1, 2) AS l;
+`
+
+/**
  * The batch function. Its arguments are parallel arrays, one element per distinct key of each batch
  * (built by `batch-plan.ts`): segment, batch number, encoded key, the live version the batch's
  * conditions require (-1: none), what to write (0 nothing, 1 set at live version + n, 2 set at
@@ -60,20 +81,9 @@ DECLARE
   v_part bigint[];
   v_segments int := coalesce(p_seg[array_length(p_seg, 1)], 0);
 BEGIN
-  IF current_setting('transaction_isolation') <> 'read committed' THEN
-    RAISE EXCEPTION 'do-sdk: the store needs READ COMMITTED, this transaction is %', current_setting('transaction_isolation')
-      USING ERRCODE = '0A000';
-  END IF;
-  IF p_exclusive THEN
-    PERFORM pg_advisory_xact_lock(hashtextextended('do-sdk:ns:' || p_ns, 0));
-  ELSE
+${READ_COMMITTED_OR_EXCLUSIVE}  ELSE
     -- One statement: the namespace (shared) first, then each key's lock in sorted order.
-    PERFORM CASE WHEN l.o = 0 THEN pg_advisory_xact_lock_shared(l.h) ELSE pg_advisory_xact_lock(l.h) END
-      FROM (SELECT 0 AS o, hashtextextended('do-sdk:ns:' || p_ns, 0) AS h
-            UNION
-            SELECT 1, hashtextextended(k, v_seed) FROM unnest(p_key) AS k
-            ORDER BY 1, 2) AS l;
-  END IF;
+${KEY_LOCKS}  END IF;
   FOR seg IN 0..v_segments LOOP
     WITH r AS (
       SELECT u.i, u.b, u.k, u.q, u.kind, u.n, u.val, u.exp, coalesce(e.version, 0) AS v
@@ -135,19 +145,8 @@ DECLARE
   j int;
   v bigint;
 BEGIN
-  IF current_setting('transaction_isolation') <> 'read committed' THEN
-    RAISE EXCEPTION 'do-sdk: the store needs READ COMMITTED, this transaction is %', current_setting('transaction_isolation')
-      USING ERRCODE = '0A000';
-  END IF;
-  IF p_exclusive THEN
-    PERFORM pg_advisory_xact_lock(hashtextextended('do-sdk:ns:' || p_ns, 0));
-  ELSIF v_len > ${LOOP_SORT_KEYS} THEN
-    PERFORM CASE WHEN l.o = 0 THEN pg_advisory_xact_lock_shared(l.h) ELSE pg_advisory_xact_lock(l.h) END
-      FROM (SELECT 0 AS o, hashtextextended('do-sdk:ns:' || p_ns, 0) AS h
-            UNION
-            SELECT 1, hashtextextended(k, v_seed) FROM unnest(p_key) AS k
-            ORDER BY 1, 2) AS l;
-  ELSE
+${READ_COMMITTED_OR_EXCLUSIVE}  ELSIF v_len > ${LOOP_SORT_KEYS} THEN
+${KEY_LOCKS}  ELSE
     -- The namespace (shared) first, then each distinct key's lock in ascending id order, as v1.
     PERFORM pg_advisory_xact_lock_shared(hashtextextended('do-sdk:ns:' || p_ns, 0));
     v_ids := array_fill(0::bigint, ARRAY[v_len]);
