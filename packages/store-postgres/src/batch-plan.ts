@@ -1,6 +1,7 @@
 import type { BatchResult, WriteOp } from '@do-sdk/core'
 import { InvalidArgumentError } from '@do-sdk/core'
 import { encode } from './codec.js'
+import { EXCLUSIVE_KEYS } from './schema.js'
 
 /** What the batch function writes for a key (see `do_batch_v2` in schema.ts). */
 export const Kind = {
@@ -111,6 +112,53 @@ export const addBatch = (rows: Rows, seg: number, batchNo: number, ops: WriteOp[
   }
   return { ops, rows: ops.length === 1 ? first : placed }
 }
+
+/**
+ * The rows of one call of the batch function for `batches`, in order. A batch touching a key that an
+ * earlier batch of the current segment touched starts a new segment, applied after it (so it sees
+ * that batch's writes). A batch that {@link addBatch} refuses is left out: its `placed` entry is
+ * undefined and `refused` gets its error.
+ */
+export const planCall = (
+  batches: WriteOp[][],
+  refused: (i: number, error: unknown) => void,
+): { rows: Rows; placed: (Placed | undefined)[] } => {
+  const rows = newRows()
+  const placed: (Placed | undefined)[] = []
+  let seg = 0
+  let segKeys = new Set<string>()
+  for (const [i, ops] of batches.entries()) {
+    if (ops.some((op) => segKeys.has(op.key))) {
+      seg++
+      segKeys = new Set()
+    }
+    try {
+      placed.push(addBatch(rows, seg, i, ops))
+      for (const op of ops) segKeys.add(op.key)
+    } catch (error) {
+      placed.push(undefined)
+      refused(i, error)
+    }
+  }
+  return { rows, placed }
+}
+
+/** Whether a call locks its namespace rather than each of its keys (`p_exclusive`, see `do_batch_v2`). */
+const exclusive = (keys: string[]) => keys.length > EXCLUSIVE_KEYS && new Set(keys).size > EXCLUSIVE_KEYS
+
+/** The parameters of the batch function's call (`statements().batch`) for namespace `ns`. */
+export const callParams = (ns: string, rows: Rows): unknown[] => [
+  ns,
+  exclusive(rows.key),
+  rows.seg,
+  rows.batch,
+  rows.key,
+  rows.req,
+  rows.kind,
+  rows.n,
+  rows.val,
+  rows.exp,
+]
 
 /**
  * The result of a placed batch, given the live version each row found (`found[row]`): the ops

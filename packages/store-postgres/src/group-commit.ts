@@ -1,5 +1,5 @@
 import type { BatchResult, WriteOp } from '@do-sdk/core'
-import { addBatch, newRows, type Placed, type Rows, resultOf } from './batch-plan.js'
+import { planCall, type Rows, resultOf } from './batch-plan.js'
 
 /** Options of {@link groupCommit}. */
 export interface GroupCommitOptions {
@@ -41,23 +41,10 @@ export const groupCommit = (options: GroupCommitOptions) => {
   const idle = new Set<() => void>()
 
   const commit = async (items: Pending[], attempt = 0): Promise<void> => {
-    const rows = newRows()
-    const placed: (Placed | undefined)[] = []
-    let seg = 0
-    let segKeys = new Set<string>()
-    for (const [i, item] of items.entries()) {
-      if (item.ops.some((op) => segKeys.has(op.key))) {
-        seg++
-        segKeys = new Set()
-      }
-      try {
-        placed.push(addBatch(rows, seg, i, item.ops))
-        for (const op of item.ops) segKeys.add(op.key)
-      } catch (error) {
-        placed.push(undefined)
-        item.reject(error)
-      }
-    }
+    const { rows, placed } = planCall(
+      items.map((item) => item.ops),
+      (i, error) => items[i]?.reject(error),
+    )
     if (rows.key.length === 0) return
     let found: number[]
     try {

@@ -2,12 +2,13 @@ import { createHash } from 'node:crypto'
 import type { Datastore, ListedEntry, ListOptions, StoredEntry, WriteOp } from '@do-sdk/core'
 import { DoSdkError, StoreError } from '@do-sdk/core'
 import type { Pool, QueryConfig } from 'pg'
+import { callParams } from './batch-plan.js'
 import { decode, encode, keyRange } from './codec.js'
 import { groupCommit } from './group-commit.js'
 import { createListener, type ListenClient, payloadOf } from './listener.js'
 import { migrate, schemaVersion } from './migrate.js'
 import { checkConnection, NAME, type PostgresConnection, type PostgresStoreOptions, resolveOptions } from './options.js'
-import { EXCLUSIVE_KEYS, quoteIdent, SCHEMA_VERSION, statements } from './schema.js'
+import { quoteIdent, SCHEMA_VERSION, statements } from './schema.js'
 import { startSweeper } from './sweeper.js'
 
 interface Row {
@@ -26,9 +27,6 @@ const toEntry = (row: Row): StoredEntry =>
 const MAX_PAYLOAD = 7_999
 /** Keys (ops) per call of the batch function at most. */
 const MAX_ROWS = 2_000
-
-/** Whether a call locks its namespace rather than each of its keys (see `do_batch_v2`). */
-const exclusive = (keys: string[]) => keys.length > EXCLUSIVE_KEYS && new Set(keys).size > EXCLUSIVE_KEYS
 
 const hash = (...parts: string[]) => createHash('sha256').update(parts.join('\u0000')).digest('hex')
 
@@ -141,7 +139,7 @@ export const postgresStore = (connection: PostgresConnection, options: PostgresS
       const p = ready && pool ? pool : await open()
       const config: QueryConfig = {
         text: sql.batch,
-        values: [ns, exclusive(rows.key), rows.seg, rows.batch, rows.key, rows.req, rows.kind, rows.n, rows.val, rows.exp],
+        values: callParams(ns, rows),
       }
       if (batchName) config.name = batchName
       const res = await p.query(config)

@@ -172,7 +172,6 @@ ${KEY_LOCKS}  ELSE
     END LOOP;
     v_bad := '{}';
     FOR i IN v_start..v_end LOOP
-      v := NULL;
       SELECT e.version INTO v FROM ${s}.do_entries AS e
         WHERE e.ns = p_ns AND e.key = p_key[i] AND (e.expires_at IS NULL OR e.expires_at > v_now);
       v_found[i] := coalesce(v, 0);

@@ -6,9 +6,9 @@
 import type { WriteOp } from '@do-sdk/core'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
-import { addBatch, newRows } from '../src/batch-plan.js'
+import { callParams, planCall } from '../src/batch-plan.js'
 import { migrate } from '../src/migrate.js'
-import { LOOP_SORT_KEYS } from '../src/schema.js'
+import { LOOP_SORT_KEYS, quoteIdent, statements } from '../src/schema.js'
 import { startPostgresForTests } from './postgres-server.js'
 
 const server = await startPostgresForTests()
@@ -21,6 +21,17 @@ const random = (seed: number) => () => {
   t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296
 }
+
+/** The store's call of the batch function, in `schema`, naming `fn` (do_batch_v1 or do_batch_v2). */
+const callOf = (schema: string, fn: string) => statements(quoteIdent(schema)).batch.replace('do_batch_v2', fn)
+/** The parameters of one call for `batches`, planned as the store plans a group. */
+const paramsOf = (ns: string, batches: WriteOp[][]) =>
+  callParams(
+    ns,
+    planCall(batches, (_, error) => {
+      throw error
+    }).rows,
+  )
 
 describe.skipIf(!server)('do_batch_v2 answers and writes as do_batch_v1', () => {
   it.each([
@@ -51,25 +62,8 @@ describe.skipIf(!server)('do_batch_v2 answers and writes as do_batch_v1', () => 
       if (kind < 0.8) return { op: 'delete', key, ...(ifVersion === undefined ? {} : { ifVersion }) }
       return { op: 'check', key, ifVersion: ifVersion ?? 0 }
     }
-    const call = async (fn: string, ns: string, batches: WriteOp[][]) => {
-      const rows = newRows()
-      let seg = 0
-      let segKeys = new Set<string>()
-      for (const [i, ops] of batches.entries()) {
-        if (ops.some((op) => segKeys.has(op.key))) {
-          seg++
-          segKeys = new Set()
-        }
-        addBatch(rows, seg, i, ops)
-        for (const op of ops) segKeys.add(op.key)
-      }
-      const exclusive = new Set(rows.key).size > 256
-      const res = await pool.query(
-        `SELECT v2diff.${fn}($1, $2, $3::int[], $4::int[], $5::text[], $6::bigint[], $7::smallint[], $8::bigint[], $9::text[], $10::float8[]) AS v`,
-        [ns, exclusive, rows.seg, rows.batch, rows.key, rows.req, rows.kind, rows.n, rows.val, rows.exp],
-      )
-      return String(res.rows[0]?.v)
-    }
+    const call = async (fn: string, ns: string, batches: WriteOp[][]) =>
+      String((await pool.query(callOf('v2diff', fn), paramsOf(ns, batches))).rows[0]?.v)
     const dump = async (ns: string) =>
       (await pool.query('SELECT key, value, version, expires_at FROM v2diff.do_entries WHERE ns = $1 ORDER BY key', [ns])).rows
     let applied = 0
@@ -90,15 +84,6 @@ describe.skipIf(!server)('do_batch_v2 answers and writes as do_batch_v1', () => 
 })
 
 describe.skipIf(!server)('do_batch_v1 and do_batch_v2 on one table exclude each other', () => {
-  /** One call's arguments: `ops` as a single batch. */
-  const argsOf = (ns: string, ops: WriteOp[]) => {
-    const rows = newRows()
-    addBatch(rows, 0, 0, ops)
-    return [ns, false, rows.seg, rows.batch, rows.key, rows.req, rows.kind, rows.n, rows.val, rows.exp]
-  }
-  const call = (fn: string) =>
-    `SELECT v2lock.${fn}($1, $2, $3::int[], $4::int[], $5::text[], $6::bigint[], $7::smallint[], $8::bigint[], $9::text[], $10::float8[]) AS v`
-
   it.each([
     ['v1', 'v2'],
     ['v2', 'v1'],
@@ -111,10 +96,16 @@ describe.skipIf(!server)('do_batch_v1 and do_batch_v2 on one table exclude each 
     try {
       const waiterPid = Number((await waiter.query('SELECT pg_backend_pid() AS pid')).rows[0]?.pid)
       await holder.query('BEGIN')
-      const held = await holder.query(call(`do_batch_${first}`), argsOf(ns, [{ op: 'set', key: 'k', value: 'a', ifVersion: 0 }]))
+      const held = await holder.query(
+        callOf('v2lock', `do_batch_${first}`),
+        paramsOf(ns, [[{ op: 'set', key: 'k', value: 'a', ifVersion: 0 }]]),
+      )
       expect(held.rows[0]?.v).toBe('0')
       // The second release's call creates the same key only if it is still absent.
-      const pending = waiter.query(call(`do_batch_${second}`), argsOf(ns, [{ op: 'set', key: 'k', value: 'b', ifVersion: 0 }]))
+      const pending = waiter.query(
+        callOf('v2lock', `do_batch_${second}`),
+        paramsOf(ns, [[{ op: 'set', key: 'k', value: 'b', ifVersion: 0 }]]),
+      )
       let settled = false
       void pending.finally(() => {
         settled = true
