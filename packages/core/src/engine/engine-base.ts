@@ -74,7 +74,6 @@ export abstract class EngineBase implements SchedulerHost {
   private keepAlive: NodeJS.Timeout | undefined
   private lockVersion = 0
   private warnedEarlyTrigger = false
-  /** Concurrency keys that made a run wait in the scheduler's current pass (see `claiming.ts`). */
 
   constructor(private readonly options: InternalEngineOptions) {
     const config = engineConfig(options)
@@ -322,15 +321,8 @@ export abstract class EngineBase implements SchedulerHost {
     if (TERMINAL.has(outcome as never)) {
       for (const wake of this.waiters.get(exec.runId) ?? []) wake(exec.record)
       this.scheduleRunEnded(exec.runId)
-      const parent = exec.record.parent
-      if (parent) {
-        const local = this.executions.get(parent.runId)
-        if (local) local.signalled()
-        else {
-          if (this.state === 'started') void this.scheduler.poll()
-          this.wakes.publish(parent.runId)
-        }
-      }
+      // A child's result is a signal to its parent.
+      if (exec.record.parent) this.signalled(exec.record.parent.runId)
     }
     // Its concurrency slots went in the batch that ended or suspended it: a run waiting for one goes now.
     if (outcome !== 'abandoned' && exec.workflow.flow?.concurrency.length) {
@@ -354,6 +346,14 @@ export abstract class EngineBase implements SchedulerHost {
         this.sideTasks--
         this.sideTasksDone++
       })
+  }
+
+  /** A signal (or a child's result) was stored for a run: wake it wherever it is. */
+  protected signalled(runId: string) {
+    const local = this.executions.get(runId)
+    if (local) return local.signalled()
+    if (this.state === 'started') void this.scheduler.poll()
+    this.wakes.publish(runId)
   }
 
   /** Another engine says work is due (`*`), slots were let go (`$slots`) or a run got a signal (its id). */

@@ -40,14 +40,6 @@ export class EngineImpl extends EngineBase implements Engine {
     return stored
   }
 
-  /** A signal was stored for a run: wake it wherever it is. */
-  private signalled(runId: string) {
-    const local = this.executions.get(runId)
-    if (local) return local.signalled()
-    if (this.state === 'started') void this.scheduler.poll()
-    this.wakes.publish(runId)
-  }
-
   async cancel(runId: string, reason = 'cancelled by request'): Promise<CancelOutcome> {
     assertId(runId, 'run id')
     await this.storeClock.sync()
