@@ -1,12 +1,18 @@
 import type { BatchResult, WriteOp } from '@do-sdk/core'
 import type { Statement } from 'better-sqlite3'
 import { keysToRead, planBatch } from './batch-plan.js'
+import { DEFAULT_AUTOCHECKPOINT_PAGES, SAFETY_NET_PAGES, startCheckpointer } from './checkpointer.js'
 import type { ConnectionOptions, SqlDriver } from './drivers.js'
 import { isBusy, pragmas, retryBusy } from './drivers.js'
 import type { BetterSqlite3Constructor, Importer } from './loaders.js'
 import { loadBetterSqlite3, newBetterSqlite3 } from './loaders.js'
 import type { Row } from './sql.js'
 import { BUMP, DELETE_ONE, PUT, SELECT_VERSION, SWEEP } from './sql.js'
+
+/** Commits after which the checkpoint worker starts. */
+export const CHECKPOINTER_AFTER_COMMITS = 200
+/** Pause between two background checkpoints, in ms. */
+const CHECKPOINT_INTERVAL_MS = 50
 
 /** A batch waiting for the next group commit. */
 interface Pending {
@@ -32,11 +38,17 @@ interface Pending {
  * a group that meets another process's lock is retried asynchronously (`retryBusy`), and batches
  * arriving meanwhile queue up and commit, in order, as the next group once it is through.
  *
+ * Checkpoints (`checkpoints: 'background'`, files only): once the file has seen
+ * {@link CHECKPOINTER_AFTER_COMMITS} commits (a store that lives long enough to gain from it; short
+ * ones, such as a test's, never start a thread), a worker thread checkpoints the WAL, and this
+ * connection's own checkpoints become a safety net at {@link SAFETY_NET_PAGES} pages.
+ *
  * `importer` loads better-sqlite3 (tests pass another to play a broken install).
  */
 export const openBetterSqlite3 = async (
   o: ConnectionOptions,
   importer?: Importer<{ default: BetterSqlite3Constructor }>,
+  checkpointerModulePath?: string,
 ): Promise<SqlDriver> => {
   const Database = await loadBetterSqlite3(importer)
   const db = newBetterSqlite3(Database, o.path, { timeout: 0 })
@@ -92,6 +104,23 @@ export const openBetterSqlite3 = async (
       }
     }
   })
+  const background = o.checkpoints === 'background' && o.path !== ':memory:' && o.path !== ''
+  let checkpointer: { stop(): Promise<void> } | undefined
+  let commits = 0
+  const autocheckpoint = (pages: number) => {
+    if (db.open) db.pragma(`wal_autocheckpoint = ${pages}`)
+  }
+  const startCheckpointing = () => {
+    checkpointer = startCheckpointer({
+      path: o.path,
+      synchronous: o.synchronous,
+      intervalMs: CHECKPOINT_INTERVAL_MS,
+      modulePath: checkpointerModulePath,
+      onReady: () => autocheckpoint(SAFETY_NET_PAGES),
+      onFailed: () => autocheckpoint(DEFAULT_AUTOCHECKPOINT_PAGES),
+    })
+  }
+
   const commit = (items: Pending[]) => {
     try {
       applyAll.immediate(items)
@@ -109,6 +138,7 @@ export const openBetterSqlite3 = async (
     queue = []
     try {
       await retryBusy(() => commit(items), o.busyTimeoutMs)
+      if (background && checkpointer === undefined && ++commits >= CHECKPOINTER_AFTER_COMMITS) startCheckpointing()
       for (const item of items) {
         if (item.error === undefined) item.resolve(item.result as BatchResult)
         else item.reject(item.error)
@@ -134,6 +164,8 @@ export const openBetterSqlite3 = async (
       }),
     sweep: async (now, limit) => sweep.run(now, limit).changes,
     close: async () => {
+      // The worker's connection first: the last connection to close checkpoints and removes the WAL.
+      await checkpointer?.stop()
       if (db.open) db.close()
     },
   }

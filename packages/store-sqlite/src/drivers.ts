@@ -11,6 +11,12 @@ export interface ConnectionOptions {
   synchronous: 'NORMAL' | 'FULL'
   /** How long a statement waits, in ms, for a lock another connection holds (retried asynchronously, see {@link retryBusy}). */
   busyTimeoutMs: number
+  /**
+   * Where WAL checkpoints run: `background` on a worker thread (better-sqlite3, whose commits run on
+   * the event loop; see checkpointer.ts), `inline` in the commit that crosses SQLite's threshold.
+   * The sqlite3 driver runs every statement on libuv's threads already and ignores it.
+   */
+  checkpoints: 'background' | 'inline'
 }
 
 /** What the store needs from a connection. */

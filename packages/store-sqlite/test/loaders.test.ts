@@ -16,7 +16,12 @@ import { loadBetterSqlite3, loadKeyvSqlite } from '../src/loaders.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'do-sqlite-loaders-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
-const connection = (): ConnectionOptions => ({ path: join(dir, 'never-created.db'), synchronous: 'NORMAL', busyTimeoutMs: 0 })
+const connection = (): ConnectionOptions => ({
+  path: join(dir, 'never-created.db'),
+  synchronous: 'NORMAL',
+  busyTimeoutMs: 0,
+  checkpoints: 'inline',
+})
 
 /** The folder of package `name` as `fromDir` resolves it. */
 const packageRoot = (fromDir: string, name: string): string => {
