@@ -1,12 +1,11 @@
 // docs/concepts.md, sentence by sentence: each test is named in a `<!-- test: … -->` comment there.
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sqliteStore } from '@do-sdk/store-sqlite'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { action, createEngine, memoryStore, RunNotFoundError, silentLogger, workflow } from '../../src/index.js'
 import { createTestEngine, virtualClock } from '../../src/testing/index.js'
+import { tempDir } from '../engine/fixtures.js'
 import { gate, keysOf, nextEvent, recordingStore } from './helpers.js'
 
 describe('Actions', () => {
@@ -618,7 +617,7 @@ describe('Guarantees', () => {
   })
 
   it('engines in several processes share the runs on one SQLite file, each step running once', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'do-docs-')), 'runs.db')
+    const path = join(tempDir('do-docs-'), 'runs.db')
     const ran = new Map<string, number>()
     const wf = workflow.create({
       id: 'shared',

@@ -1,6 +1,4 @@
 // docs/guides/retries-and-errors.md, sentence by sentence: each test is named in a `<!-- test: … -->` comment there.
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sqliteStore } from '@do-sdk/store-sqlite'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -27,6 +25,7 @@ import {
   workflow,
 } from '../../src/index.js'
 import { createTestEngine, virtualClock } from '../../src/testing/index.js'
+import { tempDir } from '../engine/fixtures.js'
 import { captureLogger, gate, nextEvent, recordingStore } from './helpers.js'
 
 describe('Example', () => {
@@ -903,7 +902,7 @@ describe('Cancelling', () => {
   })
 
   it('cancel from another process resolves once the request is stored; the owner acts on it at its next commit', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'do-docs-cancel-')), 'runs.db')
+    const path = join(tempDir('do-docs-cancel-'), 'runs.db')
     const first = gate()
     const running = gate()
     const ran: string[] = []

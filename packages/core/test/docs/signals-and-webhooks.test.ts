@@ -1,12 +1,11 @@
 // docs/guides/signals-and-webhooks.md, sentence by sentence: each test is named in a `<!-- test: … -->` comment there.
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sqliteStore } from '@do-sdk/store-sqlite'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { action, createEngine, memoryStore, RunNotFoundError, silentLogger, workflow } from '../../src/index.js'
 import { createTestEngine, virtualClock } from '../../src/testing/index.js'
+import { tempDir } from '../engine/fixtures.js'
 import { nextEvent, recordingStore } from './helpers.js'
 
 const expenseInput = z.object({ expenseId: z.string(), amountCents: z.number().int() })
@@ -186,7 +185,7 @@ describe('engine.signal(runId, name, payload?)', () => {
   })
 
   it('a process that only sends signals needs an engine on the same store, not engine.start()', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'do-docs-signals-')), 'runs.db')
+    const path = join(tempDir('do-docs-signals-'), 'runs.db')
     const wf = collector('web-tier', 1)
     const stores = [sqliteStore({ path }), sqliteStore({ path })]
     const worker = createEngine({ store: stores[0] as never, workflows: [wf], logger: silentLogger, keepAlive: false, pollInterval: 20 })

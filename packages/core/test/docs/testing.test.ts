@@ -1,12 +1,11 @@
 // docs/guides/testing.md, sentence by sentence: each test is named in a `<!-- test: … -->` comment there.
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sqliteStore } from '@do-sdk/store-sqlite'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { action, definePlugin, memoryStore, NonRetryableError, workflow } from '../../src/index.js'
 import { createTestEngine, datastoreConformance, virtualClock } from '../../src/testing/index.js'
+import { tempDir } from '../engine/fixtures.js'
 import { gate, nextEvent } from './helpers.js'
 
 const DAY = 86_400_000
@@ -33,7 +32,7 @@ const trial = workflow.create({
   },
 })
 
-const sqlitePath = () => join(mkdtempSync(join(tmpdir(), 'do-docs-testing-')), 'test.db')
+const sqlitePath = () => join(tempDir('do-docs-testing-'), 'test.db')
 
 describe('Example', () => {
   beforeEach(() => {

@@ -46,9 +46,10 @@ export const makeOnboarding = () => {
 
 export const jane = { userId: 'usr_12345', email: 'jane.doe@example.com', name: 'Jane Doe' }
 
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { afterAll, onTestFinished } from 'vitest'
 import { type VirtualClock, virtualClock } from '../../src/engine/clock.js'
 import type { Datastore } from '../../src/index.js'
 import { memoryStore } from '../../src/index.js'
@@ -67,7 +68,17 @@ export const setStoreFactory = (f: Factory) => {
 }
 export const newStore = (clock?: VirtualClock): Datastore => factory(clock)
 export const uniqueName = () => `t${process.pid}x${++counter}x${Math.random().toString(36).slice(2, 8)}`
-export const tempDir = () => mkdtempSync(join(tmpdir(), 'do-engine-'))
+/** A new temp folder, removed when the test that made it ends (made outside a test: when its file's tests end). */
+export const tempDir = (prefix = 'do-engine-') => {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  const remove = () => rmSync(dir, { recursive: true, force: true })
+  try {
+    onTestFinished(remove)
+  } catch {
+    afterAll(remove) // not inside a test: vitest refuses onTestFinished
+  }
+  return dir
+}
 
 /** A test engine on the suite's store kind; engines in one test share an id, as one restarted process would. */
 export const testEngine = (options: TestEngineOptions = {}) => {

@@ -1,11 +1,10 @@
 // Issue #13, items 4 and 5: cancel from anywhere, and retry after a fix.
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sqliteStore } from '@do-sdk/store-sqlite'
 import { describe, expect, it } from 'vitest'
 import { createEngine, memoryStore, silentLogger, workflow } from '../../src/index.js'
 import { createTestEngine, virtualClock } from '../../src/testing/index.js'
+import { tempDir } from '../engine/fixtures.js'
 
 const gate = () => {
   let open!: () => void
@@ -23,7 +22,7 @@ const until = async (what: string, check: () => boolean | Promise<boolean>) => {
 
 describe('4. cancel', () => {
   it('from another process (two engines on one SQLite file) reaches the running execution at its next step', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'do-cancel-')), 'runs.db')
+    const path = join(tempDir('do-cancel-'), 'runs.db')
     const first = gate()
     const ran: string[] = []
     const wf = workflow.create({
