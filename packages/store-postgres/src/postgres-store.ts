@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Datastore, ListedEntry, ListOptions, StoredEntry, WriteOp } from '@do-sdk/core'
 import { DoSdkError, StoreError } from '@do-sdk/core'
-import type { Pool, QueryConfig } from 'pg'
+import type { Pool } from 'pg'
 import { callParams } from './batch-plan.js'
 import { decode, encode, keyRange } from './codec.js'
 import { groupCommit } from './group-commit.js'
@@ -28,6 +28,16 @@ const MAX_PAYLOAD = 7_999
 /** Keys (ops) per call of the batch function at most. */
 const MAX_ROWS = 2_000
 
+/**
+ * How a server refuses a statement name: 26000, no such prepared statement (Bind on a connection
+ * that never parsed it), and 42P05, one of that name exists already (Parse on a connection another
+ * client prepared it on). Both come before anything of the call ran.
+ */
+const refusedName = (error: unknown) => {
+  const code = (error as { code?: unknown })?.code
+  return code === '26000' || code === '42P05'
+}
+
 const hash = (...parts: string[]) => createHash('sha256').update(parts.join('\u0000')).digest('hex')
 
 /**
@@ -45,8 +55,9 @@ const hash = (...parts: string[]) => createHash('sha256').update(parts.join('\u0
  * - `publish`/`subscribe` use NOTIFY and one dedicated LISTEN session connection, reconnected when
  *   it drops.
  * - The table and function are created on first use by versioned migrations, safe when several
- *   processes start at once. No session state and no named prepared statements (unless
- *   `preparedStatements`), so the main connection may go through PgBouncer in transaction mode.
+ *   processes start at once. No session state, and named prepared statements only until a pooler
+ *   refuses one (`preparedStatements: 'auto'`), so the main connection may go through PgBouncer in
+ *   transaction mode.
  *
  * @example
  * ```ts
@@ -61,9 +72,26 @@ export const postgresStore = (connection: PostgresConnection, options: PostgresS
   const ns = encode(o.namespace)
   const sql = statements(quoteIdent(o.schema))
   const channel = `do_sdk_${hash(o.schema, o.namespace).slice(0, 32)}`
-  const statementName = (text: string) => `do_sdk_${hash(text).slice(0, 20)}`
   const names = new Map<string, string>()
-  const batchName = o.preparedStatements ? statementName(sql.batch) : undefined
+  /** Whether calls name their statements; `'auto'` turns it off for good at the first refusal. */
+  let named = o.preparedStatements !== false
+  /**
+   * Runs one statement, named while `named` holds. In `'auto'` mode a refused name (a pooler that
+   * does not carry named statements: the error comes at Parse or Bind, before anything ran) turns
+   * naming off and sends the same call again, unnamed.
+   */
+  const run = async (p: Pool, text: string, values: unknown[]) => {
+    if (!named) return p.query({ text, values })
+    let name = names.get(text)
+    if (!name) names.set(text, (name = `do_sdk_${hash(text).slice(0, 20)}`))
+    try {
+      return await p.query({ text, values, name })
+    } catch (error) {
+      if (o.preparedStatements !== 'auto' || !refusedName(error)) throw error
+      named = false
+      return p.query({ text, values })
+    }
+  }
 
   const fail = (what: string, error: unknown): never => {
     if (DoSdkError.isInstance(error)) throw error
@@ -112,13 +140,7 @@ export const postgresStore = (connection: PostgresConnection, options: PostgresS
   const query = async <T>(what: () => string, text: string, values: unknown[]): Promise<T[]> => {
     try {
       const p = ready && !closed && pool ? pool : await open()
-      const config: QueryConfig = { text, values }
-      if (o.preparedStatements) {
-        let name = names.get(text)
-        if (!name) names.set(text, (name = statementName(text)))
-        config.name = name
-      }
-      return (await p.query(config)).rows as T[]
+      return (await run(p, text, values)).rows as T[]
     } catch (error) {
       return fail(what(), error)
     }
@@ -137,12 +159,7 @@ export const postgresStore = (connection: PostgresConnection, options: PostgresS
     send: async (rows) => {
       // Batches accepted before close() still go out: close() ends the pool only once they are done.
       const p = ready && pool ? pool : await open()
-      const config: QueryConfig = {
-        text: sql.batch,
-        values: callParams(ns, rows),
-      }
-      if (batchName) config.name = batchName
-      const res = await p.query(config)
+      const res = await run(p, sql.batch, callParams(ns, rows))
       const found = String(res.rows[0]?.v ?? '')
         .split(',')
         .map(Number)

@@ -246,7 +246,10 @@ describe.skipIf(!server)('postgresStore', () => {
       refused(() => postgresStore(cs, { sweepIntervalMs: -1 }), /Option "sweepIntervalMs" must be a number >= 0, got -1/)
       refused(() => postgresStore(cs, { sweepBatchSize: 1.5 }), /Option "sweepBatchSize" must be an integer/)
       refused(() => postgresStore(cs, { listenConnectionString: '' }), /Option "listenConnectionString"/)
-      refused(() => postgresStore(cs, { preparedStatements: 'yes' as never }), /Option "preparedStatements" must be a boolean/)
+      refused(
+        () => postgresStore(cs, { preparedStatements: 'yes' as never }),
+        /Option "preparedStatements" must be true, false or "auto", got "yes"/,
+      )
     })
 
     it('an unreachable server is a StoreError naming what failed', async () => {
