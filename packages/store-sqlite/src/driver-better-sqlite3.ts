@@ -2,7 +2,7 @@ import type { BatchResult, WriteOp } from '@do-sdk/core'
 import type { Statement } from 'better-sqlite3'
 import { keysToRead, planBatch } from './batch-plan.js'
 import { DEFAULT_AUTOCHECKPOINT_PAGES, SAFETY_NET_PAGES, startCheckpointer } from './checkpointer.js'
-import type { ConnectionOptions, SqlDriver } from './drivers.js'
+import type { CheckpointState, ConnectionOptions, SqlDriver } from './drivers.js'
 import { isBusy, pragmas, retryBusy } from './drivers.js'
 import type { BetterSqlite3Constructor, Importer } from './loaders.js'
 import { loadBetterSqlite3, newBetterSqlite3 } from './loaders.js'
@@ -106,18 +106,26 @@ export const openBetterSqlite3 = async (
   })
   const background = o.checkpoints === 'background' && o.path !== ':memory:' && o.path !== ''
   let checkpointer: { stop(): Promise<void> } | undefined
+  let checkpoints: CheckpointState = 'inline'
   let commits = 0
   const autocheckpoint = (pages: number) => {
     if (db.open) db.pragma(`wal_autocheckpoint = ${pages}`)
   }
   const startCheckpointing = () => {
+    checkpoints = 'starting'
     checkpointer = startCheckpointer({
       path: o.path,
       synchronous: o.synchronous,
       intervalMs: CHECKPOINT_INTERVAL_MS,
       modulePath: checkpointerModulePath,
-      onReady: () => autocheckpoint(SAFETY_NET_PAGES),
-      onFailed: () => autocheckpoint(DEFAULT_AUTOCHECKPOINT_PAGES),
+      onReady: () => {
+        if (checkpoints === 'starting') checkpoints = 'background'
+        autocheckpoint(SAFETY_NET_PAGES)
+      },
+      onFailed: () => {
+        checkpoints = 'failed'
+        autocheckpoint(DEFAULT_AUTOCHECKPOINT_PAGES)
+      },
     })
   }
 
@@ -163,6 +171,7 @@ export const openBetterSqlite3 = async (
         }
       }),
     sweep: async (now, limit) => sweep.run(now, limit).changes,
+    checkpointState: () => checkpoints,
     close: async () => {
       // The worker's connection first: the last connection to close checkpoints and removes the WAL.
       await checkpointer?.stop()

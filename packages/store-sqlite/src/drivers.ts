@@ -19,6 +19,13 @@ export interface ConnectionOptions {
   checkpoints: 'background' | 'inline'
 }
 
+/**
+ * Where WAL checkpoints run now: `inline` (in SQLite's commits: before the worker starts, or always),
+ * `starting`, `background` (the worker runs them), `failed` (the worker could not start or died:
+ * inline again).
+ */
+export type CheckpointState = 'inline' | 'starting' | 'background' | 'failed'
+
 /** What the store needs from a connection. */
 export interface SqlDriver {
   readonly name: SqliteDriverName
@@ -31,6 +38,8 @@ export interface SqlDriver {
   batch(ns: string, ops: WriteOp[]): Promise<BatchResult>
   /** Deletes up to `limit` rows expired at `now` (Unix ms), in one statement; resolves with how many. Not retried on BUSY: a sweep is best effort. */
   sweep(now: number, limit: number): Promise<number>
+  /** Where checkpoints run now (better-sqlite3); the sqlite3 driver has none of its own. */
+  checkpointState?(): CheckpointState
   close(): Promise<void>
 }
 

@@ -2,7 +2,7 @@ import type { BatchResult, Datastore, ListedEntry, ListOptions, StoredEntry, Wri
 import { describeBatch, expirySweeper, InvalidArgumentError, lazyResource, namespaceOption, StoreError, storeError } from '@do-sdk/core'
 import { openBetterSqlite3 } from './driver-better-sqlite3.js'
 import { openSqlite3 } from './driver-sqlite3.js'
-import type { SqlDriver, SqliteDriverName } from './drivers.js'
+import type { CheckpointState, SqlDriver, SqliteDriverName } from './drivers.js'
 import type { Row } from './sql.js'
 import { chunks, countQuery, listQuery, SELECT_ONE, SWEEP_BATCH, selectIn } from './sql.js'
 
@@ -60,6 +60,8 @@ const live = (row: Row, now: number) => row.expires_at === null || row.expires_a
 export interface SqliteStoreInternals {
   /** Deletes every row expired now, a few hundred per statement; resolves with how many. Does nothing before the file is opened. */
   sweepExpired(): Promise<number>
+  /** Where WAL checkpoints run now (see the `checkpoints` option); `undefined` before the file is opened and with the sqlite3 driver. */
+  checkpointState(): CheckpointState | undefined
 }
 
 /**
@@ -195,8 +197,8 @@ export const sqliteStore = (options: SqliteStoreOptions): Datastore => {
       await db.close()
     },
   }
-  const internals: SqliteStoreInternals = { sweepExpired: sweeper.run }
-  Object.defineProperty(store, 'sweepExpired', { value: internals.sweepExpired, enumerable: false })
+  const internals: SqliteStoreInternals = { sweepExpired: sweeper.run, checkpointState: () => db.value?.checkpointState?.() }
+  for (const [name, value] of Object.entries(internals)) Object.defineProperty(store, name, { value, enumerable: false })
   return store
 }
 

@@ -4,7 +4,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { InvalidArgumentError } from '@do-sdk/core'
+import { type Datastore, InvalidArgumentError } from '@do-sdk/core'
 import { sqliteStore } from '@do-sdk/store-sqlite'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it, vi } from 'vitest'
@@ -128,6 +128,30 @@ describe('background checkpoints in the better-sqlite3 driver', () => {
 })
 
 describe('the checkpoints option', () => {
+  type WithState = Datastore & { checkpointState(): string | undefined }
+  const batches = async (store: Datastore, count: number) => {
+    for (let i = 0; i < count; i++) expect((await store.batch([{ op: 'set', key: `k${i}`, value: 'v' }])).ok).toBe(true)
+  }
+
+  it('"background" (the default) hands checkpoints to the worker once the store has committed 200 times', async () => {
+    const store = sqliteStore({ path: file() }) as WithState
+    expect(store.checkpointState()).toBeUndefined() // not opened yet
+    await batches(store, CHECKPOINTER_AFTER_COMMITS - 1)
+    expect(store.checkpointState()).toBe('inline')
+    await batches(store, 1)
+    expect(store.checkpointState()).not.toBe('inline')
+    await vi.waitFor(() => expect(store.checkpointState()).toBe('background'), { timeout: 60_000, interval: 20 })
+    await store.close?.()
+  })
+
+  it('"inline", and any in-memory database, never start the worker', async () => {
+    for (const store of [sqliteStore({ path: file(), checkpoints: 'inline' }), sqliteStore({ path: ':memory:' })] as WithState[]) {
+      await batches(store, CHECKPOINTER_AFTER_COMMITS + 20)
+      expect(store.checkpointState()).toBe('inline')
+      await store.close?.()
+    }
+  })
+
   it('refuses anything but "background" and "inline", naming the option', () => {
     expect(() => sqliteStore({ path: file(), checkpoints: 'sometimes' as never })).toThrow(InvalidArgumentError)
     expect(() => sqliteStore({ path: file(), checkpoints: 'sometimes' as never })).toThrow(

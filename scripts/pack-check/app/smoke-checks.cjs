@@ -2,6 +2,9 @@
 // as each module system loads them. CommonJS so that both can load it without require(esm).
 'use strict'
 const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
 
 /** Every exported class keeps its name as written (esbuild renames clashing classes unless keepNames). */
 const checkClassNames = (spec, mod) => {
@@ -72,5 +75,22 @@ module.exports = async function smoke(label, entries, load) {
     await engine.stop()
     await store.close?.()
   }
-  console.log(`${label} smoke: ${entries.length} entry points load, class names kept, runs complete on memory and SQLite`)
+  // WAL checkpoints on a worker thread: the worker resolves better-sqlite3 from the installed package.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'do-sdk-pack-checkpoints-'))
+  const file = path.join(dir, 'c.db')
+  const store = sqliteStore({ path: file })
+  for (let i = 0; i < 250; i++) assert.ok((await store.batch([{ op: 'set', key: `k${i}`, value: 'v' }])).ok)
+  for (const deadline = Date.now() + 60_000; store.checkpointState() !== 'background'; ) {
+    assert.ok(
+      store.checkpointState() !== 'failed' && Date.now() < deadline,
+      `the checkpoint worker did not start (${store.checkpointState()})`,
+    )
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  await store.close()
+  assert.ok(!fs.existsSync(`${file}-wal`), 'closing the store removes the WAL (the worker closed first)')
+  fs.rmSync(dir, { recursive: true, force: true })
+  console.log(
+    `${label} smoke: ${entries.length} entry points load, class names kept, runs complete on memory and SQLite, SQLite checkpoints on a worker thread`,
+  )
 }
