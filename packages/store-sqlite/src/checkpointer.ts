@@ -91,15 +91,17 @@ export const startCheckpointer = (o: CheckpointerOptions): { stop(): Promise<voi
     return { stop: async () => {} }
   }
   let stopping = false
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+  const exited = new Promise<void>((resolve) =>
+    worker.once('exit', (code) => {
+      if (!stopping) fail(new Error(`the checkpoint worker exited (code ${code})`))
+      resolve()
+    }),
+  )
   worker.on('message', (message: { ready?: true; log?: number; checkpointed?: number }) => {
     if (message.ready) o.onReady()
     else o.onCheckpoint?.(message.log as number, message.checkpointed as number)
   })
   worker.on('error', fail)
-  worker.once('exit', (code) => {
-    if (!stopping) fail(new Error(`the checkpoint worker exited (code ${code})`))
-  })
   // Never keeps the process alive. After the listeners: adding a `message` listener refs the worker again.
   worker.unref()
   return {

@@ -144,6 +144,13 @@ describe('the checkpoints option', () => {
     await store.close?.()
   })
 
+  it('the sqlite3 driver, whose statements run off the event loop already, has no worker of its own', async () => {
+    const store = sqliteStore({ path: file(), driver: 'sqlite3' }) as WithState
+    await batches(store, CHECKPOINTER_AFTER_COMMITS + 20)
+    expect(store.checkpointState()).toBeUndefined()
+    await store.close?.()
+  })
+
   it('"inline", and any in-memory database, never start the worker', async () => {
     for (const store of [sqliteStore({ path: file(), checkpoints: 'inline' }), sqliteStore({ path: ':memory:' })] as WithState[]) {
       await batches(store, CHECKPOINTER_AFTER_COMMITS + 20)
