@@ -1,0 +1,356 @@
+// `pnpm --filter @do-sdk/bench pg-floor`: what PostgreSQL alone spends on the rows one do-sdk workflow
+// writes, with no Node.js in the way. One workflow of the bench's workload (3 sequential steps) runs
+// on a recording memory store; its batches become the calls of the batch function that postgresStore
+// would send (the store's own planning code), replayed by `pgbench` (C, prepared statements, one
+// connection, a fresh run id per replay) on a durable server started here, beside the raw baseline
+// (one INSERT per step) and variants that leave classes of rows out. Each script runs once per
+// round, all in one run; ratios are taken against the raw row of the same round. After every run
+// the rows left in the table are counted against what the script must leave, so a replay whose
+// conditions failed (and wrote nothing) cannot pass for a fast one. Flags: --smoke (20 replays
+// each, for CI), --rounds=3, --seconds=6.
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { promisify } from 'node:util'
+import { createEngine, type Datastore, memoryStore, silentLogger, type WriteOp } from '@do-sdk/core'
+import { postgresStore } from '@do-sdk/store-postgres'
+import { callParams, planCall } from '../../packages/store-postgres/src/batch-plan.js'
+import { quoteIdent, statements } from '../../packages/store-postgres/src/schema.js'
+import { postgresBinDir, startPostgres } from '../../packages/store-postgres/test/postgres-server.js'
+import { sig, table, times } from './format.js'
+import { machineInfo } from './machine.js'
+import { median } from './measure.js'
+import { threeSteps } from './workload.js'
+
+const run = promisify(execFile)
+const args = process.argv.slice(2)
+const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
+const smoke = args.includes('--smoke')
+const rounds = Number(option('rounds') ?? (smoke ? 1 : 3))
+const seconds = Number(option('seconds') ?? 6)
+const print = (line = '') => process.stdout.write(`${line}\n`)
+const NS = 'floor'
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/
+
+/** The batches one workflow of the workload writes, recorded on a memory store (after a warm-up run). */
+export const recordWorkflow = async (): Promise<{ runId: string; batches: WriteOp[][] }> => {
+  const inner = memoryStore()
+  let batches: WriteOp[][] | undefined
+  const store = new Proxy(inner, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop) as unknown
+      if (prop === 'batch')
+        return (ops: WriteOp[]) => {
+          batches?.push(ops.map((op) => ({ ...op })))
+          return target.batch(ops)
+        }
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  }) as Datastore
+  const engine = createEngine({ store, workflows: [threeSteps], logger: silentLogger })
+  await engine.start()
+  try {
+    await (await engine.trigger(threeSteps, { i: 0 })).result()
+    batches = []
+    const handle = await engine.trigger(threeSteps, { i: 1 })
+    await handle.result()
+    const recorded = batches
+    batches = undefined // stop() writes too (it releases the engine's lock)
+    return { runId: handle.id, batches: recorded }
+  } finally {
+    await engine.stop()
+  }
+}
+
+/** A script: SQL for pgbench, what one replay commits and writes, and the rows it leaves in its table. */
+export interface Script {
+  label: string
+  commits: number
+  writes: number
+  sql: string
+  /** Rows one replay leaves, and the query counting them. */
+  leaves: number
+  count: string
+}
+
+const literal = (s: string) => `'${s.replace(/'/g, "''")}'`
+
+/**
+ * SQL for pgbench from the recorded batches: every occurrence of the run's uuid becomes a fresh,
+ * same-length id per replay (`:id`, a random number padded to 36 characters).
+ */
+const renderer = (runId: string) => {
+  const uuid = runId.match(UUID)?.[0]
+  if (!uuid) throw new Error(`no uuid in the run id ${JSON.stringify(runId)}`)
+  const text = (s: string) => literal(s).split(uuid).join(`' || lpad(:id::text, ${uuid.length}, '0') || '`)
+  const value = (v: unknown): string => {
+    if (v === null || v === undefined) return 'NULL'
+    if (typeof v === 'string') return text(v)
+    if (typeof v === 'number' || typeof v === 'boolean') return String(v)
+    if (Array.isArray(v)) return `ARRAY[${v.map(value).join(', ')}]`
+    throw new Error(`cannot render ${typeof v}`)
+  }
+  return { text, value, uuid }
+}
+
+/** Keys left by the batches, applied in order. */
+const liveAfter = (batches: WriteOp[][]) => {
+  const live = new Set<string>()
+  for (const ops of batches)
+    for (const op of ops) {
+      if (op.op === 'set') live.add(op.key)
+      else if (op.op === 'delete') live.delete(op.key)
+    }
+  return live.size
+}
+
+const writesOf = (batches: WriteOp[][]) => batches.flat().filter((op) => op.op !== 'check').length
+
+/** The workflow's batches as postgresStore sends them: one call of the batch function each. */
+export const batchScript = (label: string, runId: string, batches: WriteOp[][], schema = 'public'): Script => {
+  const r = renderer(runId)
+  const call = statements(quoteIdent(schema)).batch
+  const lines = batches.map((ops) => {
+    const { rows } = planCall([ops], (_, error) => {
+      throw error
+    })
+    const params = callParams(NS, rows)
+    return `${call.replace(/\$(\d+)/g, (_, n: string) => r.value(params[Number(n) - 1]))};`
+  })
+  return {
+    label,
+    commits: batches.length,
+    writes: writesOf(batches),
+    sql: ['\\set id random(1, 9000000000000000000)', ...lines].join('\n'),
+    leaves: liveAfter(batches),
+    count: `SELECT count(*)::int AS n FROM ${quoteIdent(schema)}.do_entries WHERE ns = '${NS}'`,
+  }
+}
+
+/**
+ * The same reads and writes as plain statements (a `SELECT` per check, `INSERT`, `UPDATE`, `DELETE`),
+ * each batch a transaction sent as one pipeline: no function, no advisory locks, no conditions.
+ */
+export const plainScript = (label: string, runId: string, batches: WriteOp[][], schema = 'public'): Script => {
+  const r = renderer(runId)
+  const t = `${quoteIdent(schema)}.do_entries`
+  const live = new Set<string>()
+  const lines = ['\\set id random(1, 9000000000000000000)']
+  for (const ops of batches) {
+    lines.push('\\startpipeline', 'BEGIN;')
+    for (const op of ops) {
+      const where = `ns = '${NS}' AND key = ${r.text(op.key)}`
+      if (op.op === 'check') lines.push(`SELECT version FROM ${t} WHERE ${where};`)
+      else if (op.op === 'delete') {
+        lines.push(`DELETE FROM ${t} WHERE ${where};`)
+        live.delete(op.key)
+      } else if (live.has(op.key)) lines.push(`UPDATE ${t} SET value = ${r.text(op.value)}, version = version + 1 WHERE ${where};`)
+      else {
+        lines.push(`INSERT INTO ${t} (ns, key, value, version) VALUES ('${NS}', ${r.text(op.key)}, ${r.text(op.value)}, 1);`)
+        live.add(op.key)
+      }
+    }
+    lines.push('COMMIT;', '\\endpipeline')
+  }
+  return {
+    label,
+    commits: batches.length,
+    writes: writesOf(batches),
+    sql: lines.join('\n'),
+    leaves: live.size,
+    count: `SELECT count(*)::int AS n FROM ${t} WHERE ns = '${NS}'`,
+  }
+}
+
+/** Raises SQLSTATE P0D05 naming a key whose condition failed; {@link pipelinedScript} calls it. */
+const CONFLICT_FUNCTION = `CREATE FUNCTION do_floor_conflict(k text, v bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'conflict on %: version %', k, v USING ERRCODE = 'P0D05'; END $$`
+
+/**
+ * A design without the batch function, for comparison: each batch one pipeline (one round trip, one
+ * implicit transaction) of the store's locks (the same ids and order), one statement checking the
+ * conditions (an error aborts the transaction when one fails), one `INSERT … ON CONFLICT` for every
+ * set and one `DELETE` for every delete, set-based. Only batches that set or delete a key once, as
+ * the engine's do, are supported.
+ */
+export const pipelinedScript = (label: string, runId: string, batches: WriteOp[][], schema = 'public'): Script => {
+  const r = renderer(runId)
+  const t = `${quoteIdent(schema)}.do_entries`
+  const live = `(e.expires_at IS NULL OR e.expires_at > extract(epoch FROM clock_timestamp()) * 1000)`
+  const texts = (keys: string[]) => `ARRAY[${keys.map(r.text).join(', ')}]::text[]`
+  const alive = new Set<string>()
+  const lines = ['\\set id random(1, 9000000000000000000)']
+  for (const ops of batches) {
+    const writes = ops.filter((op) => op.op !== 'check')
+    if (new Set(writes.map((op) => op.key)).size !== writes.length) throw new Error('pipelinedScript: a key written twice in a batch')
+    // pgbench reads ":name" as a variable even inside quotes: chr(58) is ":".
+    const nsLock = `hashtextextended('do-sdk' || chr(58) || 'ns' || chr(58) || '${NS}', 0)`
+    lines.push(
+      '\\startpipeline',
+      `SELECT count(CASE WHEN l.o = 0 THEN pg_advisory_xact_lock_shared(l.h) ELSE pg_advisory_xact_lock(l.h) END) FROM (SELECT 0 AS o, ${nsLock} AS h UNION SELECT 1, hashtextextended(k, hashtext('${NS}')) FROM unnest(${texts([...new Set(ops.map((op) => op.key))])}) AS k ORDER BY 1, 2) AS l;`,
+    )
+    const conds = ops.filter((op) => op.ifVersion !== undefined)
+    if (conds.length > 0)
+      lines.push(
+        `SELECT u.k, CASE WHEN coalesce(e.version, 0) <> u.q THEN do_floor_conflict(u.k, coalesce(e.version, 0)) ELSE coalesce(e.version, 0) END FROM unnest(${texts(conds.map((op) => op.key))}, ARRAY[${conds.map((op) => op.ifVersion).join(', ')}]::bigint[]) AS u(k, q) LEFT JOIN ${t} AS e ON e.ns = '${NS}' AND e.key = u.k AND ${live};`,
+      )
+    const sets = ops.filter((op): op is Extract<WriteOp, { op: 'set' }> => op.op === 'set')
+    if (sets.length > 0)
+      lines.push(
+        `INSERT INTO ${t} AS e (ns, key, value, version) SELECT '${NS}', u.k, u.v, 1 FROM unnest(${texts(sets.map((op) => op.key))}, ${texts(sets.map((op) => op.value))}) AS u(k, v) ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at, version = CASE WHEN ${live} THEN e.version + 1 ELSE 1 END RETURNING e.key, e.version;`,
+      )
+    const dels = ops.filter((op) => op.op === 'delete')
+    if (dels.length > 0)
+      lines.push(
+        `DELETE FROM ${t} AS e WHERE e.ns = '${NS}' AND e.key = ANY(${texts(dels.map((op) => op.key))}) RETURNING e.key, e.version;`,
+      )
+    lines.push('\\endpipeline')
+    for (const op of sets) alive.add(op.key)
+    for (const op of dels) alive.delete(op.key)
+  }
+  return {
+    label,
+    commits: batches.length,
+    writes: writesOf(batches),
+    sql: lines.join('\n'),
+    leaves: alive.size,
+    count: `SELECT count(*)::int AS n FROM ${t} WHERE ns = '${NS}'`,
+  }
+}
+
+/** The baseline: `steps` INSERTs, each its own transaction (the bench's raw-postgres subject's statement). */
+export const rawScript = (label: string, steps: number): Script => ({
+  label,
+  commits: steps,
+  writes: steps,
+  sql: [
+    '\\set id random(1, 9000000000000000000)',
+    ...Array.from({ length: steps }, (_, i) => `INSERT INTO steps (run, step, value) VALUES ('r' || :id, ${i + 1}, '{"i":${i + 1}}');`),
+  ].join('\n'),
+  leaves: steps,
+  count: 'SELECT count(*)::int AS n FROM steps',
+})
+
+/** The scripts compared, the raw baseline first. */
+export const floorScripts = (runId: string, batches: WriteOp[][]): Script[] => {
+  const without = (...prefixes: string[]) =>
+    batches.map((ops) => ops.filter((op) => !prefixes.some((p) => op.key.startsWith(p)))).filter((ops) => ops.length > 0)
+  return [
+    rawScript('raw: 3 INSERTs, a transaction each', 3),
+    rawScript('4 INSERTs, a transaction each (one commit more)', 4),
+    batchScript("do-sdk: the workflow's 4 batches, as postgresStore sends them", runId, batches),
+    plainScript('the same rows by plain statements (no function, no locks, pipelined)', runId, batches),
+    pipelinedScript('locks, checks and set-based writes pipelined (no function)', runId, batches),
+    batchScript('do-sdk without its due entries', runId, without('due/')),
+    batchScript('do-sdk without due and run-index entries', runId, without('due/', 'ix/')),
+  ]
+}
+
+const field = (out: string, pattern: RegExp, what: string) => {
+  const m = out.match(pattern)
+  if (!m) throw new Error(`pgbench printed no ${what}:\n${out}`)
+  return Number(m[1])
+}
+
+/** Latencies (ms per replay) of each script, one per round, and the server's version. */
+export interface Measured {
+  version: string
+  latency: number[][]
+}
+
+/**
+ * Starts a durable server, creates the store's schema (by opening a postgresStore) and the raw table,
+ * then runs each script once per round with `pgbench` (`limit`: `-T seconds` or `-t replays`), on
+ * emptied tables after a checkpoint. Throws when a run failed a transaction, or left other than
+ * `leaves` rows per replay.
+ */
+export const measureScripts = async (scripts: Script[], opts: { rounds: number; limit: string[] }): Promise<Measured> => {
+  const bin = postgresBinDir()
+  if (!bin) throw new Error('PostgreSQL not found (initdb, pg_ctl, pgbench): apt-get install -y postgresql')
+  const dir = mkdtempSync(join(tmpdir(), 'do-sdk-pg-floor-'))
+  const server = await startPostgres({ durable: true })
+  try {
+    const url = await server.createDatabase('floor')
+    const store = postgresStore({ connectionString: url }, { namespace: NS })
+    await store.get('floor') // opens the store: creates the table and the batch function
+    await store.close?.()
+    await server.admin('CREATE TABLE steps (run text NOT NULL, step int NOT NULL, value text NOT NULL, PRIMARY KEY (run, step))', 'floor')
+    await server.admin('GRANT ALL ON steps TO app', 'floor')
+    await server.admin(CONFLICT_FUNCTION, 'floor')
+    const files = scripts.map((s, i) => {
+      const file = join(dir, `script-${i}.sql`)
+      writeFileSync(file, `${s.sql}\n`)
+      return file
+    })
+    const latency: number[][] = scripts.map(() => [])
+    for (let round = 0; round < opts.rounds; round++) {
+      for (const [i, s] of scripts.entries()) {
+        await server.admin('TRUNCATE steps, do_entries', 'floor')
+        await server.admin('CHECKPOINT', 'floor')
+        const args = ['-n', '-M', 'prepared', '-c', '1', ...opts.limit, '-f', files[i] as string]
+        const { stdout } = await run(
+          join(bin, 'pgbench'),
+          [...args, '-h', server.host, '-p', String(server.port), '-U', server.user, 'floor'],
+          {
+            maxBuffer: 1 << 24,
+            env: { ...process.env, PGPASSWORD: server.password },
+          },
+        )
+        const done = field(stdout, /number of transactions actually processed: (\d+)/, 'transaction count')
+        const failed = field(stdout, /number of failed transactions: (\d+)/, 'failure count')
+        const left = Number((await server.admin(s.count, 'floor')).rows[0]?.n)
+        if (failed !== 0 || done === 0 || left !== done * s.leaves)
+          throw new Error(`"${s.label}": ${done} replays (${failed} failed) left ${left} rows, expected ${done * s.leaves}`)
+        latency[i]?.push(field(stdout, /latency average = ([\d.]+) ms/, 'latency'))
+      }
+    }
+    return { version: server.version, latency }
+  } finally {
+    await server.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const main = async () => {
+  const { runId, batches } = await recordWorkflow()
+  const scripts = floorScripts(runId, batches)
+  const { version, latency } = await measureScripts(scripts, { rounds, limit: smoke ? ['-t', '20'] : ['-T', String(seconds)] })
+  const raw = latency[0] as number[]
+  const range = (xs: number[], f: (x: number) => string) =>
+    xs.length > 1 ? `${f(median(xs))} (${f(Math.min(...xs))}–${f(Math.max(...xs))})` : f(xs[0] as number)
+  print(`# What PostgreSQL spends on one workflow's rows${smoke ? ' (smoke: 20 replays, the numbers mean nothing)' : ''}`)
+  print()
+  for (const line of machineInfo().slice(0, 2)) print(`- ${line}`)
+  print(`- PostgreSQL ${version}, durable defaults (fsync, synchronous_commit on); pgbench, prepared, one connection`)
+  print(`- ${smoke ? '20 replays' : `${seconds} s`} per script per round, ${rounds} round(s), medians (and range) over rounds`)
+  print()
+  print(
+    table(
+      ['script', 'commits', 'rows written', 'ms per workflow', '× raw, same round'],
+      scripts.map((s, i) => {
+        const l = latency[i] as number[]
+        return [
+          s.label,
+          String(s.commits),
+          String(s.writes),
+          range(l, sig),
+          i === 0
+            ? ''
+            : range(
+                l.map((x, r) => x / (raw[r] as number)),
+                times,
+              ),
+        ]
+      }),
+    ),
+  )
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error) => {
+    console.error(error)
+    process.exit(1)
+  })
+}
