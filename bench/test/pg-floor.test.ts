@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import type { WriteOp } from '@do-sdk/core'
 import { describe, expect, it } from 'vitest'
 import { havePostgres } from '../../packages/store-postgres/test/postgres-server.js'
-import { batchScript, floorScripts, measureScripts, pipelinedScript, rawScript, recordWorkflow } from '../src/pg-floor.js'
+import { batchScript, floorScripts, measureScripts, rawScript, recordWorkflow } from '../src/pg-floor.js'
 
 const benchDir = fileURLToPath(new URL('..', import.meta.url))
 
@@ -53,11 +53,6 @@ describe.skipIf(!havePostgres())('pg-floor on a real server', () => {
     await expect(measureScripts(scripts, { rounds: 1, limit: ['-t', '5'] })).rejects.toThrow(
       /"stale fencing token": 5 replays \(0 failed\) left \d+ rows, expected 30/,
     )
-    // Without the function, a failed condition aborts the pipeline's transaction: pgbench counts it failed.
-    const piped = [rawScript('raw', 3), pipelinedScript('piped, stale', runId, stale)]
-    await expect(measureScripts(piped, { rounds: 1, limit: ['-t', '5'] })).rejects.toThrow(
-      /conflict on run\/bench-three-steps:\d{36}: version 1/,
-    )
   }, 120_000)
 
   it('pnpm pg-floor --smoke prints a row per script with its latency', async () => {
@@ -92,7 +87,6 @@ describe.skipIf(!havePostgres())('pg-floor on a real server', () => {
       '4 INSERTs, a transaction each (one commit more)',
       "do-sdk: the workflow's 4 batches, as postgresStore sends them",
       'the same rows by plain statements (no function, no locks, pipelined)',
-      'locks, checks and set-based writes pipelined (no function)',
       'do-sdk without its due entries',
       'do-sdk without due and run-index entries',
     ])
