@@ -7,7 +7,7 @@
 // round, all in one run; ratios are taken against the raw row of the same round. After every run
 // the rows left in the table are counted against what the script must leave, so a replay whose
 // conditions failed (and wrote nothing) cannot pass for a fast one. Flags: --smoke (20 replays
-// each, for CI), --rounds=3, --seconds=6.
+// each, for CI), --rounds=5, --seconds=6.
 import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -28,7 +28,7 @@ const run = promisify(execFile)
 const args = process.argv.slice(2)
 const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
 const smoke = args.includes('--smoke')
-const rounds = Number(option('rounds') ?? (smoke ? 1 : 3))
+const rounds = Number(option('rounds') ?? (smoke ? 1 : 5))
 const seconds = Number(option('seconds') ?? 6)
 const print = (line = '') => process.stdout.write(`${line}\n`)
 const NS = 'floor'
@@ -92,7 +92,7 @@ const renderer = (runId: string) => {
     if (Array.isArray(v)) return `ARRAY[${v.map(value).join(', ')}]`
     throw new Error(`cannot render ${typeof v}`)
   }
-  return { text, value, uuid }
+  return { text, value }
 }
 
 /** Keys left by the batches, applied in order. */
