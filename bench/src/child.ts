@@ -23,20 +23,28 @@ export interface ChildOptions {
 
 export class ChildError extends Error {}
 
+/** Spawns `src/<script>` under tsx from the bench folder; its output accumulates in `output`. */
+export const spawnScript = (script: string, args: string[], options: { nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {}) => {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', join('src', script), ...args], {
+    cwd: BENCH_DIR,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: options.env ?? process.env,
+  })
+  const output = { stdout: '', stderr: '' }
+  child.stdout?.on('data', (d: Buffer) => {
+    output.stdout += d
+  })
+  child.stderr?.on('data', (d: Buffer) => {
+    output.stderr += d
+  })
+  return { child, output }
+}
+
 export const runChild = <T>(script: string, arg: unknown, options: ChildOptions = {}): Promise<T> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', join('src', script), JSON.stringify(arg)], {
-      cwd: BENCH_DIR,
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const { child, output } = spawnScript(script, [JSON.stringify(arg)], {
+      nodeArgs: options.nodeArgs,
       env: { ...process.env, NODE_ENV: 'production', TSX_TSCONFIG_PATH: engineCode() === 'dist' ? 'tsconfig.dist.json' : 'tsconfig.json' },
-    })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d: Buffer) => {
-      out += d
-    })
-    child.stderr.on('data', (d: Buffer) => {
-      err += d
     })
     const timeoutMs = options.timeoutMs ?? 300_000
     const timer = setTimeout(() => {
@@ -47,11 +55,11 @@ export const runChild = <T>(script: string, arg: unknown, options: ChildOptions 
       clearTimeout(timer)
       reject(error)
     })
-    child.on('exit', (code, signal) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer)
-      const line = out.split('\n').find((l) => l.startsWith('RESULT '))
+      const line = output.stdout.split('\n').find((l) => l.startsWith('RESULT '))
       if (code === 0 && line) return resolve(JSON.parse(line.slice('RESULT '.length)) as T)
-      const why = err.trim().split('\n').slice(0, 6).join(' | ') || `exit ${code ?? signal}`
+      const why = output.stderr.trim().split('\n').slice(0, 6).join(' | ') || `exit ${code ?? signal}`
       reject(new ChildError(`${script} failed: ${why}`))
     })
   })

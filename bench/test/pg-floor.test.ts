@@ -1,14 +1,11 @@
 // `pnpm --filter @do-sdk/bench pg-floor`: the scripts it replays are what the engine writes, every
 // replay is checked against the rows it must leave, and the command prints its table. No timing is
 // asserted. Under CI=true a missing PostgreSQL fails (the server cannot start); elsewhere it is skipped.
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import type { WriteOp } from '@do-sdk/core'
 import { describe, expect, it } from 'vitest'
 import { havePostgres } from '../../packages/store-postgres/test/postgres-server.js'
 import { batchScript, floorScripts, measureScripts, rawScript, recordWorkflow } from '../src/pg-floor.js'
-
-const benchDir = fileURLToPath(new URL('..', import.meta.url))
+import { runBenchScript, tableRows } from './bench-child.js'
 
 describe('the recorded workflow', () => {
   it('is the trigger, one batch per step, the last one with the completion', async () => {
@@ -56,32 +53,9 @@ describe.skipIf(!havePostgres())('pg-floor on a real server', () => {
   }, 120_000)
 
   it('pnpm pg-floor --smoke prints a row per script with its latency', async () => {
-    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/pg-floor.ts', '--smoke'], {
-        cwd: benchDir,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
-      let stdout = ''
-      let stderr = ''
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d
-      })
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d
-      })
-      child.on('error', reject)
-      child.on('exit', (code) => resolve({ code, stdout, stderr }))
-    })
+    const result = await runBenchScript('pg-floor.ts', ['--smoke'])
     expect(result.code, result.stderr).toBe(0)
-    const rows = result.stdout
-      .split('\n')
-      .filter((l) => l.startsWith('| ') && !l.startsWith('| script') && !l.startsWith('| ---'))
-      .map((l) =>
-        l
-          .split('|')
-          .slice(1, -1)
-          .map((c) => c.trim()),
-      )
+    const rows = tableRows(result.stdout).filter((r) => r[0] !== 'script' && !r[0]?.startsWith('---'))
     expect(rows.map((r) => r[0])).toEqual([
       'raw: 3 INSERTs, a transaction each',
       '4 INSERTs, a transaction each (one commit more)',

@@ -1,15 +1,13 @@
 // Runs `pnpm --filter @do-sdk/bench postgres --smoke` (tiny sizes) as a child process, so the
 // PostgreSQL benchmark keeps working. No timing is asserted: targets belong to the report. Under
 // CI=true a missing PostgreSQL fails (the bench cannot start its server); elsewhere it is skipped.
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { havePostgres } from '../../packages/store-postgres/test/postgres-server.js'
+import { rowOf, runBenchScript } from './bench-child.js'
 
-const benchDir = fileURLToPath(new URL('..', import.meta.url))
 const out = mkdtempSync(join(tmpdir(), 'do-sdk-bench-pg-smoke-'))
 afterAll(() => rmSync(out, { recursive: true, force: true }))
 
@@ -22,34 +20,10 @@ const LABELS = [
 
 describe.skipIf(!havePostgres())('pnpm --filter @do-sdk/bench postgres --smoke', () => {
   it('measures every subject, prints the ratios and the targets, and writes JSON', async () => {
-    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/postgres.ts', '--smoke', `--json=${join(out, 'pg.json')}`], {
-        cwd: benchDir,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, DO_SDK_BENCH_SRC: '1' },
-      })
-      let stdout = ''
-      let stderr = ''
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d
-      })
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d
-      })
-      child.on('error', reject)
-      child.on('exit', (code) => resolve({ code, stdout, stderr }))
-    })
+    const result = await runBenchScript('postgres.ts', ['--smoke', `--json=${join(out, 'pg.json')}`], { DO_SDK_BENCH_SRC: '1' })
     expect(result.code, result.stderr).toBe(0)
-    const rows = result.stdout.split('\n').filter((l) => l.startsWith('|'))
     for (const label of LABELS) {
-      const cells = rows
-        .map((l) =>
-          l
-            .split('|')
-            .slice(1, -1)
-            .map((c) => c.trim()),
-        )
-        .find((c) => c[0] === label)
+      const cells = rowOf(result.stdout, label)
       expect(cells?.[1], `sequential latency of "${label}"`).toMatch(/^\d/)
       expect(cells?.[2], `throughput of "${label}"`).toMatch(/^\d/)
     }

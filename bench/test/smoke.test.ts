@@ -1,48 +1,17 @@
 // Runs `pnpm bench` in smoke mode (tiny sizes) as a child process, so the benchmark keeps working.
 // No timing is asserted: timing targets belong to the benchmark's report, never to a test.
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { HOOK_VARIANTS } from '../src/hooks-def.js'
 import { ROWS } from '../src/rows.js'
+import { rowOf, runBenchScript } from './bench-child.js'
 
-const benchDir = fileURLToPath(new URL('..', import.meta.url))
 const out = mkdtempSync(join(tmpdir(), 'do-sdk-bench-smoke-'))
 afterAll(() => rmSync(out, { recursive: true, force: true }))
 
-const runSmoke = () =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--smoke', `--json=${join(out, 'results.json')}`], {
-      cwd: benchDir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d
-    })
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d
-    })
-    child.on('error', reject)
-    child.on('exit', (code) => resolve({ code, stdout, stderr }))
-  })
-
-/** The table row whose first cell is `first` (cells trimmed), or undefined. */
-const rowOf = (stdout: string, first: string) =>
-  stdout
-    .split('\n')
-    .filter((l) => l.startsWith('|'))
-    .map((l) =>
-      l
-        .split('|')
-        .slice(1, -1)
-        .map((c) => c.trim()),
-    )
-    .find((cells) => cells[0] === first)
+const runSmoke = () => runBenchScript('main.ts', ['--smoke', `--json=${join(out, 'results.json')}`])
 
 describe('pnpm bench --smoke', () => {
   let result: Awaited<ReturnType<typeof runSmoke>>
