@@ -1,9 +1,10 @@
 // `pnpm --filter @do-sdk/bench postgres`: the 3-step workload on PostgreSQL, in one run on one server
 // started here (initdb + pg_ctl from the Debian package, durable defaults: fsync and
 // synchronous_commit on): do-sdk's postgresStore against one INSERT per step (the raw speed of the
-// store underneath), DBOS Transact and TanStack Workflow's Drizzle/Postgres store. Every subject runs
-// in a fresh child process, one at a time, on a database of its own. Flags: --smoke (tiny sizes, for
-// CI), --reps=3, --only=do-postgres,raw-postgres, --json=<file>.
+// store underneath), DBOS Transact and TanStack Workflow's Drizzle/Postgres store. Each repetition runs
+// every subject once, each in a fresh child process, one at a time, on a database of its own; ratios
+// are medians of the repetitions' ratios (paired). Flags: --smoke (tiny sizes, for CI), --reps=3,
+// --only=do-postgres,raw-postgres, --json=<file>.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -54,6 +55,19 @@ const errorOf = (error: unknown) => (error instanceof Error ? error.message : St
 type Outcome = CaseResult | { error: string }
 const isOk = (x: Outcome | undefined): x is CaseResult => x !== undefined && !('error' in x)
 
+/** The repetitions of `one` (a child's single repetition) appended to those of `so` far. */
+const merge = (so: CaseResult | undefined, one: CaseResult): CaseResult =>
+  so === undefined
+    ? one
+    : {
+        subject: one.subject,
+        seq: [...so.seq, ...one.seq],
+        tput: [...so.tput, ...one.tput],
+        seqCpuUs: [...so.seqCpuUs, ...one.seqCpuUs],
+        tputCpuUs: [...so.tputCpuUs, ...one.tputCpuUs],
+        windowUs: [so.windowUs[0], one.windowUs[1]],
+      }
+
 /** Commits (`xact_commit`) of a database so far. */
 const commitsOf = async (server: PostgresServer, database: string) =>
   Number((await server.admin(`SELECT xact_commit FROM pg_stat_database WHERE datname = '${database}'`)).rows[0]?.xact_commit ?? 0)
@@ -88,60 +102,92 @@ const main = async () => {
   )
   print()
   let failures = 0
+  const rows = PG_ROWS.filter((r) => !only || only.includes(r.id))
+  const configOf = (id: string, seqRuns: number): CaseConfig => ({
+    subject: id,
+    seqRuns: smoke ? 10 : seqRuns,
+    seqWarmup: smoke ? 3 : seqRuns, // a fresh process per repetition: as many warm-up runs as measured ones
+    tputRuns: smoke ? 100 : 2_000,
+    concurrency: 50,
+    reps: 1,
+    parts: ['seq', 'tput'],
+  })
+  const urls: Record<string, string> = {}
+  const workflows: Record<string, number> = {}
   try {
-    for (const row of PG_ROWS.filter((r) => !only || only.includes(r.id))) {
-      const t0 = Date.now()
-      try {
-        const database = row.id.replace(/-/g, '_')
-        process.env.DO_SDK_BENCH_PG_URL = await server.createDatabase(database) // inherited by the child
-        const config: CaseConfig = {
-          subject: row.id,
-          seqRuns: smoke ? 10 : row.seqRuns,
-          seqWarmup: smoke ? 3 : Math.ceil(row.seqRuns / 5),
-          tputRuns: smoke ? 100 : 2_000,
-          concurrency: 50,
-          reps,
-          parts: ['seq', 'tput'],
-        }
-        const before = await commitsOf(server, database)
-        results[row.id] = await runChild<CaseResult>('case.ts', config, { timeoutMs: 900_000 })
-        const warmTput = Math.min(config.tputRuns, Math.max(config.concurrency * 4, Math.floor(config.tputRuns / 4)))
-        const workflows = config.seqWarmup + warmTput + reps * (config.seqRuns + config.tputRuns)
-        await new Promise((r) => setTimeout(r, 1_000)) // backends flush their statistics when they exit
-        commits[row.id] = ((await commitsOf(server, database)) - before) / workflows
-      } catch (error) {
-        failures++
-        results[row.id] = { error: errorOf(error) }
-        log(`${row.id}: ${errorOf(error)}`)
-      }
-      log(`${row.id}: ${isOk(results[row.id]) ? 'done' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+    for (const row of rows) {
+      urls[row.id] = await server.createDatabase(row.id.replace(/-/g, '_'))
+      commits[row.id] = 0
+      workflows[row.id] = 0
     }
+    // One repetition of every subject, then the next: the machine's drift between repetitions hits
+    // every subject alike, and each latency ratio is taken within one repetition (paired). The order
+    // flips every repetition, so no subject always runs first.
+    for (let rep = 0; rep < reps; rep++) {
+      for (const row of rep % 2 === 0 ? rows : [...rows].reverse()) {
+        if (results[row.id] && !isOk(results[row.id])) continue // failed in an earlier repetition
+        const t0 = Date.now()
+        const database = row.id.replace(/-/g, '_')
+        try {
+          process.env.DO_SDK_BENCH_PG_URL = urls[row.id] // inherited by the child
+          const config = configOf(row.id, row.seqRuns)
+          const before = await commitsOf(server, database)
+          const one = await runChild<CaseResult>('case.ts', config, { timeoutMs: 900_000 })
+          const warmTput = Math.min(config.tputRuns, Math.max(config.concurrency * 4, Math.floor(config.tputRuns / 4)))
+          await new Promise((r) => setTimeout(r, 1_000)) // backends flush their statistics when they exit
+          commits[row.id] = (commits[row.id] ?? 0) + ((await commitsOf(server, database)) - before)
+          workflows[row.id] = (workflows[row.id] ?? 0) + config.seqWarmup + warmTput + config.seqRuns + config.tputRuns
+          results[row.id] = merge(results[row.id] as CaseResult | undefined, one)
+        } catch (error) {
+          failures++
+          results[row.id] = { error: errorOf(error) }
+          log(`${row.id}: ${errorOf(error)}`)
+        }
+        log(
+          `${row.id}, repetition ${rep + 1} of ${reps}: ${isOk(results[row.id]) ? 'done' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+        )
+      }
+    }
+    for (const row of rows) commits[row.id] = (commits[row.id] ?? 0) / (workflows[row.id] || Number.NaN)
   } finally {
     await server.stop()
   }
 
-  const seqOf = (id: string) => (isOk(results[id]) ? median((results[id] as CaseResult).seq) : Number.NaN)
-  const tputOf = (id: string) => (isOk(results[id]) ? median((results[id] as CaseResult).tput) : Number.NaN)
+  /** `a`'s value over `b`'s, repetition by repetition (both ran in it), as `[median, min, max]`. */
+  const paired = (a: string, b: string, kind: 'seq' | 'tput'): [number, number, number] => {
+    const x = results[a]
+    const y = results[b]
+    if (!isOk(x) || !isOk(y)) return [Number.NaN, Number.NaN, Number.NaN]
+    const rs = x[kind].slice(0, y[kind].length).map((v, i) => v / (y[kind][i] as number))
+    return rs.length ? [median(rs), Math.min(...rs), Math.max(...rs)] : [Number.NaN, Number.NaN, Number.NaN]
+  }
   print('## Workload: 3 sequential steps, PostgreSQL')
   print()
   print(
     table(
-      ['system', 'sequential ms / workflow', 'workflows / s (2,000 at c=50)', 'commits / workflow', 'latency ÷', 'throughput ÷'],
+      [
+        'system',
+        'sequential ms / workflow',
+        'workflows / s (2,000 at c=50)',
+        'commits / workflow',
+        'latency ÷ (paired)',
+        'throughput ÷ (paired)',
+      ],
       PG_ROWS.filter((r) => results[r.id]).map((r) => {
         const c = results[r.id]
         if (!isOk(c)) return [r.label, 'error', 'error', '', (c?.error ?? '').slice(0, 80), '']
-        const ratios = (vs: readonly string[], of: (id: string) => number) =>
+        const ratios = (vs: readonly string[], kind: 'seq' | 'tput') =>
           vs
             .filter((v) => results[v])
-            .map((v) => `${times(of(r.id) / of(v))} ${SHORT[v]}`)
+            .map((v) => `${times(paired(r.id, v, kind)[0])} ${SHORT[v]}`)
             .join('; ')
         return [
           r.label,
           withSpread(c.seq, sig),
           withSpread(c.tput, int),
           sig(commits[r.id] ?? Number.NaN),
-          ratios(r.seqVs, seqOf),
-          ratios(r.tputVs, tputOf),
+          ratios(r.seqVs, 'seq'),
+          ratios(r.tputVs, 'tput'),
         ]
       }),
     ),
@@ -150,9 +196,10 @@ const main = async () => {
   const verdicts: Verdict[] = []
   const ratio = (target: string, a: string, b: string, kind: 'seq' | 'tput', limit: number) => {
     if (!results[a] || !results[b]) return
-    const r = kind === 'seq' ? seqOf(a) / seqOf(b) : tputOf(a) / tputOf(b)
+    const [r, lo, hi] = paired(a, b, kind)
     const met = Number.isFinite(r) ? (kind === 'seq' ? r <= limit : r >= limit) : undefined
-    verdicts.push({ target, measured: `${times(r)} (${SHORT[a]} / ${SHORT[b]})`, met })
+    const range = reps > 1 ? `; median of ${reps} paired repetitions, ${times(lo)}–${times(hi)}` : ''
+    verdicts.push({ target, measured: `${times(r)} (${SHORT[a]} / ${SHORT[b]}${range})`, met })
   }
   ratio('PostgreSQL: sequential latency per workflow within 2× of raw 3 INSERTs', 'do-postgres', 'raw-postgres', 'seq', 2)
   ratio('PostgreSQL: throughput at least 5× DBOS', 'do-postgres', 'dbos-postgres', 'tput', 5)

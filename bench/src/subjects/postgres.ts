@@ -18,6 +18,8 @@ export const pgUrl = (): string => {
 }
 
 let runSeq = 0
+/** Run ids of this process: several processes (one per repetition) write to one table. */
+const RUN_PREFIX = `r${Math.random().toString(36).slice(2, 8)}.`
 
 /** One INSERT per step on a pool, each its own (autocommit) transaction, awaited before the next step runs. */
 export const rawPg = async (): Promise<Subject> => {
@@ -27,7 +29,7 @@ export const rawPg = async (): Promise<Subject> => {
     pool.query('INSERT INTO steps (run, step, value) VALUES ($1, $2, $3)', [run, step, JSON.stringify(value)])
   return {
     run: async () => {
-      const run = `r${++runSeq}`
+      const run = `${RUN_PREFIX}${++runSeq}`
       const a = s1()
       await insert(run, 1, a)
       const b = s2()
@@ -99,7 +101,7 @@ export const tanstack = async (): Promise<Subject> => {
   })
   return {
     run: async (i) => {
-      const id = `run-${++runSeq}`
+      const id = `run-${RUN_PREFIX}${++runSeq}`
       const result = await runtime.startRun({ workflowId: 'three-steps', runId: id, input: { i }, leaseOwner: `owner-${id}` })
       if (result.kind !== 'completed') throw new Error(`TanStack run ${id} ended as ${result.kind}`)
       return result.run?.output
