@@ -7,6 +7,15 @@ export const median = (xs: number[]): number => {
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2
 }
 
+/**
+ * Ratios taken repetition by repetition, `xs[i] / ys[i]` for each repetition both sides ran, as
+ * `[median, min, max]` (NaN when none): the machine's drift between repetitions cancels out of each.
+ */
+export const pairedRatio = (xs: number[], ys: number[]): [number, number, number] => {
+  const rs = xs.slice(0, ys.length).map((x, i) => x / (ys[i] as number))
+  return rs.length ? [median(rs), Math.min(...rs), Math.max(...rs)] : [Number.NaN, Number.NaN, Number.NaN]
+}
+
 /** The p-th percentile (0..100) by nearest rank. */
 export const percentile = (xs: number[], p: number): number => {
   if (xs.length === 0) return Number.NaN

@@ -13,7 +13,7 @@ import type { CaseConfig, CaseResult } from './case.js'
 import { BENCH_DIR, runChild } from './child.js'
 import { int, sig, table, times, withSpread, yesNo } from './format.js'
 import { machineInfo } from './machine.js'
-import { median } from './measure.js'
+import { pairedRatio } from './measure.js'
 import type { Verdict } from './scale.js'
 
 /** The rows of the PostgreSQL table; ratios are taken against the subjects named. */
@@ -153,13 +153,11 @@ const main = async () => {
     await server.stop()
   }
 
-  /** `a`'s value over `b`'s, repetition by repetition (both ran in it), as `[median, min, max]`. */
-  const paired = (a: string, b: string, kind: 'seq' | 'tput'): [number, number, number] => {
+  /** `a`'s value over `b`'s, repetition by repetition: `[median, min, max]`. */
+  const paired = (a: string, b: string, kind: 'seq' | 'tput') => {
     const x = results[a]
     const y = results[b]
-    if (!isOk(x) || !isOk(y)) return [Number.NaN, Number.NaN, Number.NaN]
-    const rs = x[kind].slice(0, y[kind].length).map((v, i) => v / (y[kind][i] as number))
-    return rs.length ? [median(rs), Math.min(...rs), Math.max(...rs)] : [Number.NaN, Number.NaN, Number.NaN]
+    return isOk(x) && isOk(y) ? pairedRatio(x[kind], y[kind]) : [Number.NaN, Number.NaN, Number.NaN]
   }
   print('## Workload: 3 sequential steps, PostgreSQL')
   print()
