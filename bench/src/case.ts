@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { warmTputRuns } from './case-runs.js'
 import { runAsChild } from './child.js'
 import { sequentialMs, throughput } from './measure.js'
 import { SUBJECTS } from './subjects/index.js'
@@ -61,7 +62,7 @@ const main = async () => {
     // Warm-up: both shapes, so the JIT and the store's caches are warm for whichever comes first.
     await sequentialMs(run, config.seqWarmup, offset)
     offset += config.seqWarmup
-    const warmTput = Math.min(config.tputRuns, Math.max(config.concurrency * 4, Math.floor(config.tputRuns / 4)))
+    const warmTput = warmTputRuns(config)
     if (config.parts.includes('tput')) await throughput(run, warmTput, config.concurrency, offset)
     offset += warmTput
     result.windowUs[0] = nowUs()

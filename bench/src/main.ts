@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { CaseConfig, CaseResult } from './case.js'
+import { workflowsRun } from './case-runs.js'
 import { runChild } from './child.js'
 import { type FlowResults, flowSection } from './flow-part.js'
 import { int, sig, table, times, withSpread, yesNo } from './format.js'
@@ -86,12 +87,6 @@ const caseConfig = (subject: string, redisUrl?: string): CaseConfig => {
     reps,
     parts: ['seq', 'tput'],
   }
-}
-
-/** Workflows a case runs in all, warm-up included (case.ts). */
-const workflowsRun = (c: CaseConfig) => {
-  const warmTput = Math.min(c.tputRuns, Math.max(c.concurrency * 4, Math.floor(c.tputRuns / 4)))
-  return c.seqWarmup + warmTput + c.reps * (c.seqRuns + c.tputRuns * (c.tputBatches ?? 1))
 }
 
 const hooksConfig: HooksConfig = smoke ? { steps: 10, runs: 3, warmup: 2, reps: 1 } : { steps: 50, runs: 40, warmup: 50, reps: 20 }

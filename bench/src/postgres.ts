@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type PostgresServer, startPostgres } from '../../packages/store-postgres/test/postgres-server.js'
 import type { CaseConfig, CaseResult } from './case.js'
+import { workflowsRun } from './case-runs.js'
 import { BENCH_DIR, runChild } from './child.js'
 import { int, sig, table, times, withSpread, yesNo } from './format.js'
 import { machineInfo } from './machine.js'
@@ -68,6 +69,9 @@ const merge = (so: CaseResult | undefined, one: CaseResult): CaseResult =>
         windowUs: [so.windowUs[0], one.windowUs[1]],
       }
 
+/** The database of a subject: its id, `-` as `_`. */
+const databaseOf = (id: string) => id.replace(/-/g, '_')
+
 /** Commits (`xact_commit`) of a database so far. */
 const commitsOf = async (server: PostgresServer, database: string) =>
   Number((await server.admin(`SELECT xact_commit FROM pg_stat_database WHERE datname = '${database}'`)).rows[0]?.xact_commit ?? 0)
@@ -116,9 +120,7 @@ const main = async () => {
   const workflows: Record<string, number> = {}
   try {
     for (const row of rows) {
-      urls[row.id] = await server.createDatabase(row.id.replace(/-/g, '_'))
-      commits[row.id] = 0
-      workflows[row.id] = 0
+      urls[row.id] = await server.createDatabase(databaseOf(row.id))
     }
     // One repetition of every subject, then the next: the machine's drift between repetitions hits
     // every subject alike, and each latency ratio is taken within one repetition (paired). The order
@@ -127,16 +129,14 @@ const main = async () => {
       for (const row of rep % 2 === 0 ? rows : [...rows].reverse()) {
         if (results[row.id] && !isOk(results[row.id])) continue // failed in an earlier repetition
         const t0 = Date.now()
-        const database = row.id.replace(/-/g, '_')
         try {
           process.env.DO_SDK_BENCH_PG_URL = urls[row.id] // inherited by the child
           const config = configOf(row.id, row.seqRuns)
-          const before = await commitsOf(server, database)
+          const before = await commitsOf(server, databaseOf(row.id))
           const one = await runChild<CaseResult>('case.ts', config, { timeoutMs: 900_000 })
-          const warmTput = Math.min(config.tputRuns, Math.max(config.concurrency * 4, Math.floor(config.tputRuns / 4)))
           await new Promise((r) => setTimeout(r, 1_000)) // backends flush their statistics when they exit
-          commits[row.id] = (commits[row.id] ?? 0) + ((await commitsOf(server, database)) - before)
-          workflows[row.id] = (workflows[row.id] ?? 0) + config.seqWarmup + warmTput + config.seqRuns + config.tputRuns
+          commits[row.id] = (commits[row.id] ?? 0) + ((await commitsOf(server, databaseOf(row.id))) - before)
+          workflows[row.id] = (workflows[row.id] ?? 0) + workflowsRun(config)
           results[row.id] = merge(results[row.id] as CaseResult | undefined, one)
         } catch (error) {
           failures++
