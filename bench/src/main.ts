@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import type { CaseConfig, CaseResult } from './case.js'
 import { workflowsRun } from './case-runs.js'
 import { runChild } from './child.js'
+import { cliArgs } from './cli.js'
 import { type FlowResults, flowSection } from './flow-part.js'
 import { int, sig, table, times, withSpread, yesNo } from './format.js'
 import { HOOK_VARIANTS, type HooksConfig, type HookVariant } from './hooks-def.js'
@@ -35,10 +36,7 @@ import { mainVerdicts } from './targets.js'
 
 type Part = 'main' | 'hooks' | 'scale' | 'resume' | 'list' | 'flow'
 
-const args = process.argv.slice(2)
-const flag = (name: string) => args.includes(`--${name}`)
-const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
-const list = (name: string) => option(name)?.split(',').filter(Boolean)
+const { flag, option, list } = cliArgs()
 
 const smoke = flag('smoke')
 const parts = new Set<Part>(

@@ -19,15 +19,15 @@ import { postgresStore } from '@do-sdk/store-postgres'
 import { callParams, planCall } from '../../packages/store-postgres/src/batch-plan.js'
 import { quoteIdent, statements } from '../../packages/store-postgres/src/schema.js'
 import { postgresBinDir, startPostgres } from '../../packages/store-postgres/test/postgres-server.js'
+import { cliArgs } from './cli.js'
 import { sig, table, times } from './format.js'
 import { machineInfo } from './machine.js'
-import { median } from './measure.js'
+import { median, pairedRatio } from './measure.js'
 import { threeSteps } from './workload.js'
 
 const run = promisify(execFile)
-const args = process.argv.slice(2)
-const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
-const smoke = args.includes('--smoke')
+const { flag, option } = cliArgs()
+const smoke = flag('smoke')
 const rounds = Number(option('rounds') ?? (smoke ? 1 : 5))
 const seconds = Number(option('seconds') ?? 6)
 const print = (line = '') => process.stdout.write(`${line}\n`)
@@ -264,8 +264,9 @@ const main = async () => {
   const scripts = floorScripts(runId, batches)
   const { version, latency } = await measureScripts(scripts, { rounds, limit: smoke ? ['-t', '20'] : ['-T', String(seconds)] })
   const raw = latency[0] as number[]
-  const range = (xs: number[], f: (x: number) => string) =>
-    xs.length > 1 ? `${f(median(xs))} (${f(Math.min(...xs))}–${f(Math.max(...xs))})` : f(xs[0] as number)
+  /** A median and its range over rounds, `[median, min, max]`. */
+  const range = ([m, lo, hi]: number[], f: (x: number) => string) =>
+    rounds > 1 ? `${f(m as number)} (${f(lo as number)}–${f(hi as number)})` : f(m as number)
   print(`# What PostgreSQL spends on one workflow's rows${smoke ? ' (smoke: 20 replays, the numbers mean nothing)' : ''}`)
   print()
   for (const line of machineInfo().slice(0, 2)) print(`- ${line}`)
@@ -281,13 +282,8 @@ const main = async () => {
           s.label,
           String(s.commits),
           String(s.writes),
-          range(l, sig),
-          i === 0
-            ? ''
-            : range(
-                l.map((x, r) => x / (raw[r] as number)),
-                times,
-              ),
+          range([median(l), Math.min(...l), Math.max(...l)], sig),
+          i === 0 ? '' : range(pairedRatio(l, raw), times),
         ]
       }),
     ),

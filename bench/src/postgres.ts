@@ -12,6 +12,7 @@ import { type PostgresServer, startPostgres } from '../../packages/store-postgre
 import type { CaseConfig, CaseResult } from './case.js'
 import { workflowsRun } from './case-runs.js'
 import { BENCH_DIR, runChild } from './child.js'
+import { cliArgs } from './cli.js'
 import { int, sig, table, times, withSpread, yesNo } from './format.js'
 import { machineInfo } from './machine.js'
 import { pairedRatio } from './measure.js'
@@ -44,11 +45,10 @@ const SHORT: Record<string, string> = {
   'tanstack-postgres': 'TanStack',
 }
 
-const args = process.argv.slice(2)
-const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
-const smoke = args.includes('--smoke')
+const { flag, option, list } = cliArgs()
+const smoke = flag('smoke')
 const reps = Number(option('reps') ?? (smoke ? 1 : 3))
-const only = option('only')?.split(',').filter(Boolean)
+const only = list('only')
 const log = (line: string) => process.stderr.write(`[bench:postgres] ${line}\n`)
 const print = (line = '') => process.stdout.write(`${line}\n`)
 const errorOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
