@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
-import { createEngine, type Datastore, memoryStore, silentLogger, type WriteOp } from '@do-sdk/core'
+import type { WriteOp } from '@do-sdk/core'
 import { postgresStore } from '@do-sdk/store-postgres'
 import { callParams, planCall } from '../../packages/store-postgres/src/batch-plan.js'
 import { quoteIdent, statements } from '../../packages/store-postgres/src/schema.js'
@@ -23,7 +23,7 @@ import { cliArgs } from './cli.js'
 import { sig, table, times } from './format.js'
 import { machineInfo } from './machine.js'
 import { median, pairedRatio } from './measure.js'
-import { threeSteps } from './workload.js'
+import { recordWorkflow, uuidOf } from './record-workflow.js'
 
 const run = promisify(execFile)
 const { flag, option } = cliArgs()
@@ -32,37 +32,6 @@ const rounds = Number(option('rounds') ?? (smoke ? 1 : 5))
 const seconds = Number(option('seconds') ?? 6)
 const print = (line = '') => process.stdout.write(`${line}\n`)
 const NS = 'floor'
-const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/
-
-/** The batches one workflow of the workload writes, recorded on a memory store (after a warm-up run). */
-export const recordWorkflow = async (): Promise<{ runId: string; batches: WriteOp[][] }> => {
-  const inner = memoryStore()
-  let batches: WriteOp[][] | undefined
-  const store = new Proxy(inner, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop) as unknown
-      if (prop === 'batch')
-        return (ops: WriteOp[]) => {
-          batches?.push(ops.map((op) => ({ ...op })))
-          return target.batch(ops)
-        }
-      return typeof value === 'function' ? value.bind(target) : value
-    },
-  }) as Datastore
-  const engine = createEngine({ store, workflows: [threeSteps], logger: silentLogger })
-  await engine.start()
-  try {
-    await (await engine.trigger(threeSteps, { i: 0 })).result()
-    batches = []
-    const handle = await engine.trigger(threeSteps, { i: 1 })
-    await handle.result()
-    const recorded = batches
-    batches = undefined // stop() writes too (it releases the engine's lock)
-    return { runId: handle.id, batches: recorded }
-  } finally {
-    await engine.stop()
-  }
-}
 
 /** A script: SQL for pgbench, what one replay commits and writes, and the rows it leaves in its table. */
 export interface Script {
@@ -82,8 +51,7 @@ const literal = (s: string) => `'${s.replace(/'/g, "''")}'`
  * same-length id per replay (`:id`, a random number padded to 36 characters).
  */
 const renderer = (runId: string) => {
-  const uuid = runId.match(UUID)?.[0]
-  if (!uuid) throw new Error(`no uuid in the run id ${JSON.stringify(runId)}`)
+  const uuid = uuidOf(runId)
   const text = (s: string) => literal(s).split(uuid).join(`' || lpad(:id::text, ${uuid.length}, '0') || '`)
   const value = (v: unknown): string => {
     if (v === null || v === undefined) return 'NULL'

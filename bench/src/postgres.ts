@@ -1,7 +1,8 @@
 // `pnpm --filter @do-sdk/bench postgres`: the 3-step workload on PostgreSQL, in one run on one server
 // started here (initdb + pg_ctl from the Debian package, durable defaults: fsync and
 // synchronous_commit on): do-sdk's postgresStore against one INSERT per step (the raw speed of the
-// store underneath), DBOS Transact and TanStack Workflow's Drizzle/Postgres store. Each repetition runs
+// store underneath), postgresStore alone (the workflow's batches without the engine), DBOS Transact and
+// TanStack Workflow's Drizzle/Postgres store. Each repetition runs
 // every subject once, each in a fresh child process, one at a time, on a database of its own; ratios
 // are medians of the repetitions' ratios (paired). Flags: --smoke (tiny sizes, for CI), --reps=3,
 // --only=do-postgres,raw-postgres, --json=<file>.
@@ -25,8 +26,15 @@ export const PG_ROWS = [
     id: 'do-postgres',
     label: 'do-sdk, postgresStore',
     seqRuns: 500,
-    seqVs: ['raw-postgres', 'dbos-postgres', 'tanstack-postgres'],
+    seqVs: ['raw-postgres', 'store-postgres', 'dbos-postgres', 'tanstack-postgres'],
     tputVs: ['raw-postgres', 'dbos-postgres', 'tanstack-postgres'],
+  },
+  {
+    id: 'store-postgres',
+    label: "postgresStore alone: a workflow's 4 batches, no engine",
+    seqRuns: 1_000,
+    seqVs: ['raw-postgres'],
+    tputVs: ['raw-postgres'],
   },
   { id: 'dbos-postgres', label: 'DBOS Transact, runStep × 3', seqRuns: 300, seqVs: ['raw-postgres'], tputVs: ['raw-postgres'] },
   {
@@ -41,6 +49,7 @@ export const PG_ROWS = [
 const SHORT: Record<string, string> = {
   'raw-postgres': 'raw pg',
   'do-postgres': 'do-sdk pg',
+  'store-postgres': 'store alone',
   'dbos-postgres': 'DBOS',
   'tanstack-postgres': 'TanStack',
 }

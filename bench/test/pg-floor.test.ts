@@ -4,7 +4,8 @@
 import type { WriteOp } from '@do-sdk/core'
 import { describe, expect, it } from 'vitest'
 import { havePostgres } from '../../packages/store-postgres/test/postgres-server.js'
-import { batchScript, floorScripts, measureScripts, rawScript, recordWorkflow } from '../src/pg-floor.js'
+import { batchScript, floorScripts, measureScripts, rawScript } from '../src/pg-floor.js'
+import { recordWorkflow } from '../src/record-workflow.js'
 import { runBenchScript, tableRows } from './bench-child.js'
 
 describe('the recorded workflow', () => {

@@ -14,6 +14,7 @@ afterAll(() => rmSync(out, { recursive: true, force: true }))
 const LABELS = [
   'raw: 3 INSERTs, pg, a transaction each',
   'do-sdk, postgresStore',
+  "postgresStore alone: a workflow's 4 batches, no engine",
   'DBOS Transact, runStep × 3',
   'TanStack Workflow, Drizzle/Postgres store',
 ]
@@ -30,6 +31,12 @@ describe.skipIf(!havePostgres())('pnpm --filter @do-sdk/bench postgres --smoke',
     expect(result.stdout).toMatch(/\| PostgreSQL: sequential latency per workflow within 2× of raw 3 INSERTs \| .* \| (MET|not met) +\|/)
     expect(result.stdout).toMatch(/\| PostgreSQL: throughput at least 5× DBOS +\| .* \| (MET|not met) +\|/)
     const json = JSON.parse(readFileSync(join(out, 'pg.json'), 'utf8')) as { results: Record<string, unknown> }
-    expect(Object.keys(json.results).sort()).toEqual(['dbos-postgres', 'do-postgres', 'raw-postgres', 'tanstack-postgres'])
+    expect(Object.keys(json.results).sort()).toEqual([
+      'dbos-postgres',
+      'do-postgres',
+      'raw-postgres',
+      'store-postgres',
+      'tanstack-postgres',
+    ])
   }, 600_000)
 })

@@ -2,7 +2,7 @@ import type { SubjectFactory } from '../workload.js'
 import { doMemory, doRedis, doSqlite, doSqlite3 } from './do-sdk.js'
 import { doMemoryHotKey, doMemoryKeys, doRedisHotKey, doRedisKeys, doSqliteHotKey, doSqliteKeys } from './flow.js'
 import { bullmq, langgraphMemory, langgraphSqlite, tanstackMemory } from './peers.js'
-import { dbos, doPostgres, rawPg, tanstack } from './postgres.js'
+import { dbos, doPostgres, rawPg, storePg, tanstack } from './postgres.js'
 import { plain, rawRedis, rawRedisPipelined, rawSqlite, rawSqliteBatched } from './raw.js'
 
 export const SUBJECTS: Record<string, SubjectFactory> = {
@@ -21,6 +21,7 @@ export const SUBJECTS: Record<string, SubjectFactory> = {
   bullmq,
   'raw-postgres': rawPg,
   'do-postgres': doPostgres,
+  'store-postgres': storePg,
   'dbos-postgres': dbos,
   'tanstack-postgres': tanstack,
   'do-memory-keys': doMemoryKeys,

@@ -2,9 +2,11 @@
 // the raw speed of one INSERT per step, do-sdk's postgresStore, and the two peers built on
 // PostgreSQL: DBOS Transact and TanStack Workflow's Drizzle/Postgres store. Each gets a database of
 // its own; the URL of the one to use comes in DO_SDK_BENCH_PG_URL (set by the parent per subject).
-import { createEngine, silentLogger } from '@do-sdk/core'
+import { randomUUID } from 'node:crypto'
+import { createEngine, silentLogger, type WriteOp } from '@do-sdk/core'
 import { postgresStore } from '@do-sdk/store-postgres'
 import pg from 'pg'
+import { recordWorkflow, uuidOf } from '../record-workflow.js'
 import { type Subject, s1, s2, s3, threeSteps } from '../workload.js'
 import { tanstackThreeSteps } from './peers.js'
 
@@ -51,6 +53,34 @@ export const doPostgres = async (): Promise<Subject> => {
     run: async (i) => (await engine.trigger(threeSteps, { i })).result(),
     close: async () => {
       await engine.stop()
+      await store.close?.()
+    },
+  }
+}
+
+/**
+ * postgresStore alone, no engine: the 4 batches one workflow of the workload writes (recorded once on
+ * a memory store), sent through the store's `batch` one after the other with the run's uuid replaced
+ * by a fresh one. What do-sdk's latency would be if the engine cost nothing; a batch whose conditions
+ * fail throws, so a replay cannot pass for a fast one.
+ */
+export const storePg = async (): Promise<Subject> => {
+  const { runId, batches } = await recordWorkflow()
+  const uuid = uuidOf(runId)
+  const store = postgresStore({ connectionString: pgUrl(), poolSize: POOL_SIZE }, { namespace: 'bench' })
+  const fresh = (s: string, id: string) => s.split(uuid).join(id)
+  const withId = (ops: WriteOp[], id: string): WriteOp[] =>
+    ops.map((op) => ({ ...op, key: fresh(op.key, id), ...(op.op === 'set' ? { value: fresh(op.value, id) } : {}) }))
+  return {
+    run: async () => {
+      const id = randomUUID()
+      for (const ops of batches) {
+        const result = await store.batch(withId(ops, id))
+        if (!result.ok) throw new Error(`a replayed batch of run ${id} failed its condition on ${result.conflictKey}`)
+      }
+      return id
+    },
+    close: async () => {
       await store.close?.()
     },
   }
