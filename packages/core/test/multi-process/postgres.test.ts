@@ -90,15 +90,19 @@ describe.skipIf(!run)('engine processes sharing one PostgreSQL database', () => 
       await waitCompleted(engine, [...new Set([...held, ...inFlight.map((s) => s.runId)])], 30_000)
       for (const [i, id] of held.entries())
         expect((await engine.getRun(id)).finishedAt as number).toBeGreaterThanOrEqual(leases[i] as number)
-      const openAtFreeze = openSteps(logOf(2))
+      // Read while it is frozen: the steps it was in (started, not ended). Their 'end' lines come after
+      // the wake-up, though one may carry a time from just before the SIGSTOP landed, so they are
+      // told apart by the log's order, not by time.
+      const stepKey = (s: { runId: string; stepId: string }) => `${s.runId} ${s.stepId}`
+      const openAtFreeze = openSteps(logOf(2)).map(stepKey)
       frozen.child.kill('SIGCONT')
       // Woken, it finishes the steps it was in; their commits must be refused (checked below: each
       // step's result is in the journal once, and no held run completes in the frozen process).
       await waitUntil(
         'the woken process to end the steps it was in',
         () => {
-          const ended = stepLines(readLogs(dir)).filter((l) => l.pid === frozen.pid && l.phase === 'end' && l.t > stoppedAt)
-          return openAtFreeze.every((s) => ended.some((e) => e.runId === s.runId && e.stepId === s.stepId))
+          const open = new Set(openSteps(logOf(2)).map(stepKey))
+          return openAtFreeze.every((k) => !open.has(k))
         },
         15_000,
       )
