@@ -198,6 +198,24 @@ describe.skipIf(!server)('postgresStore', () => {
       await pool.end()
     })
 
+    it("keeps the pool's session settings: synchronous_commit off stays off on its connections", async () => {
+      // datastores-postgres.md, "Latency": the store sets no synchronous_commit of its own.
+      const pool = new pg.Pool({ connectionString: s.connectionString, max: 2, options: '-c synchronous_commit=off' })
+      pool.on('error', () => {})
+      const store = postgresStore({ pool }, { namespace: ns() })
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.batch([{ op: 'set', key: `k${i}`, value: 'v' }])))
+      expect(results.every((r) => r.ok)).toBe(true)
+      expect(await store.count?.('k')).toBe(10)
+      const clients = await Promise.all([pool.connect(), pool.connect()])
+      try {
+        for (const c of clients) expect((await c.query('SHOW synchronous_commit')).rows).toEqual([{ synchronous_commit: 'off' }])
+      } finally {
+        for (const c of clients) c.release()
+      }
+      await store.close?.()
+      await pool.end()
+    })
+
     it('close() lets the batches it was given commit first, then refuses new ones', async () => {
       const store = postgresStore({ connectionString: s.connectionString }, { namespace: ns() })
       await store.get('warm-up')
