@@ -1,7 +1,8 @@
 // The PostgreSQL subjects (src/postgres.ts runs them on a PostgreSQL it starts, durable settings):
-// the raw speed of one INSERT per step, do-sdk's postgresStore, and the two peers built on
-// PostgreSQL: DBOS Transact and TanStack Workflow's Drizzle/Postgres store. Each gets a database of
-// its own; the URL of the one to use comes in DO_SDK_BENCH_PG_URL (set by the parent per subject).
+// the raw speed of one INSERT per step, do-sdk's postgresStore, that store alone (no engine), and the
+// two peers built on PostgreSQL: DBOS Transact and TanStack Workflow's Drizzle/Postgres store. Each
+// gets a database of its own; the URL of the one to use comes in DO_SDK_BENCH_PG_URL (set by the
+// parent per subject).
 import { randomUUID } from 'node:crypto'
 import { createEngine, silentLogger, type WriteOp } from '@do-sdk/core'
 import { postgresStore } from '@do-sdk/store-postgres'
