@@ -69,13 +69,16 @@ export const storePg = async (): Promise<Subject> => {
   const { runId, batches } = await recordWorkflow()
   const uuid = uuidOf(runId)
   const store = postgresStore({ connectionString: pgUrl(), poolSize: POOL_SIZE }, { namespace: 'bench' })
-  const fresh = (s: string, id: string) => s.split(uuid).join(id)
-  const withId = (ops: WriteOp[], id: string): WriteOp[] =>
-    ops.map((op) => ({ ...op, key: fresh(op.key, id), ...(op.op === 'set' ? { value: fresh(op.value, id) } : {}) }))
+  // Keys and values cut at the uuid once, so a run only joins the parts around its own id.
+  const cut = batches.map((ops) =>
+    ops.map((op) => ({ op, key: op.key.split(uuid), value: op.op === 'set' ? op.value.split(uuid) : undefined })),
+  )
+  const withId = (ops: (typeof cut)[number], id: string): WriteOp[] =>
+    ops.map(({ op, key, value }) => ({ ...op, key: key.join(id), ...(value ? { value: value.join(id) } : {}) }) as WriteOp)
   return {
     run: async () => {
       const id = randomUUID()
-      for (const ops of batches) {
+      for (const ops of cut) {
         const result = await store.batch(withId(ops, id))
         if (!result.ok) throw new Error(`a replayed batch of run ${id} failed its condition on ${result.conflictKey}`)
       }
